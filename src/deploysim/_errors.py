@@ -1,0 +1,88 @@
+"""The exception hierarchy of deploysim.
+
+Three kinds of failure are kept apart and never mixed (STYLE.md, rule 6):
+
+- *tool errors* are what the agent sees; they are data, never exceptions of this module;
+- *harness errors* are our own, raised for bad input or misuse, always naming the file,
+  the record and the field;
+- *infrastructure failures* (engine down, container died) are classified apart so they are
+  never counted as model behaviour.
+
+::
+
+    DeploysimError
+    ├── InputError                  bad input given to deploysim
+    │   ├── TraceFormatError        a record of a trace file does not fit its format
+    │   ├── UnknownFormatError      no importer recognizes a file (or --format is unknown)
+    │   └── ToolSchemaError         a --tools file is not a list of tool definitions
+    └── InfrastructureError         the machine failed us (Docker engine, container, network)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "DeploysimError",
+    "InfrastructureError",
+    "InputError",
+    "ToolSchemaError",
+    "TraceFormatError",
+    "UnknownFormatError",
+]
+
+
+class DeploysimError(Exception):
+    """Base class of every error deploysim raises on purpose."""
+
+
+class InputError(DeploysimError):
+    """Input given to deploysim is wrong; the message says where and how to fix it."""
+
+
+class TraceFormatError(InputError):
+    """A record of a trace file does not fit the format it was read as.
+
+    Attributes:
+        path: the file.
+        record: index of the record inside the file (line of a JSONL file, item of a JSON
+            list, simulation of a tau2 results file, sample of an inspect log), or None when
+            the file itself is unreadable.
+        field: dotted path of the offending field inside the record (``messages[3].content``),
+            or None.
+        reason: what is wrong.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        reason: str,
+        *,
+        record: int | None = None,
+        field: str | None = None,
+        format: str | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.record = record
+        self.field = field
+        self.reason = reason
+        self.format = format
+        where = self.path
+        if record is not None:
+            where += f", record {record}"
+        if field:
+            where += f", field {field}"
+        fmt = f" (read as {format})" if format else ""
+        super().__init__(f"{where}{fmt}: {reason}")
+
+
+class UnknownFormatError(InputError):
+    """No importer recognizes a file, or a format name is not registered."""
+
+
+class ToolSchemaError(InputError):
+    """A tool-definition file or entry cannot be read as tool schemas."""
+
+
+class InfrastructureError(DeploysimError):
+    """The machine failed (Docker engine, container, network); never model behaviour."""

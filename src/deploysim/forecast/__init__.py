@@ -1,0 +1,1 @@
+"""Forecast: per-category rates, paired statistics, reports (issue: graders and forecast)."""

@@ -1,0 +1,1 @@
+"""Graders: divergence, state diff, risk, judges, awareness (issue: graders and forecast)."""

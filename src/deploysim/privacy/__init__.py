@@ -1,0 +1,1 @@
+"""Privacy: detect private data and replace it with consistent pseudonyms (issue: privacy)."""

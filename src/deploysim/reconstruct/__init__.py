@@ -1,0 +1,1 @@
+"""Reconstruction: rebuild a Snapshot from trace observations, and prove it (issue: reconstruct)."""

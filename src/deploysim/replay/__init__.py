@@ -1,0 +1,1 @@
+"""Replay: inspect-ai tasks continuing recorded traces with a candidate model (issue: replay)."""

@@ -1,0 +1,1 @@
+"""Sandbox: Docker pods seeded from snapshots, an inspect-ai sandbox (issue: sandbox)."""

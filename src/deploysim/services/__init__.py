@@ -1,0 +1,1 @@
+"""The mock-services app that runs inside the sandbox pod (issue: snapshots)."""

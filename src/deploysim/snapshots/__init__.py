@@ -1,0 +1,1 @@
+"""Environment snapshots: model, on-disk format, authoring, diff, databases (issue: snapshots)."""

@@ -1,0 +1,1 @@
+"""Tools offered to the candidate, the router and its backends (issue: replay)."""

@@ -1,0 +1,112 @@
+"""Read trace files from disk into parsed documents that importers sniff and split."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from deploysim._errors import TraceFormatError
+
+__all__ = ["TRACE_SUFFIXES", "BadLine", "Document", "ZipJson", "read_document"]
+
+TRACE_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".eval", ".traj", ".yaml", ".yml"})
+
+DocumentKind = Literal["json", "jsonl", "yaml", "zip"]
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A JSONL line that is not JSON; it becomes a record error, not a file error."""
+
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ZipJson:
+    """The JSON members of a zip archive (an inspect ``.eval`` log)."""
+
+    members: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed input file.
+
+    ``data`` is the JSON value for json/yaml files, a list of values (or :class:`BadLine`)
+    for jsonl files, and a :class:`ZipJson` for zip archives.
+    """
+
+    path: Path
+    kind: DocumentKind
+    data: Any
+
+    def first(self) -> Any:
+        """The first record-like value: the first good JSONL line or list item, else data."""
+        if self.kind == "jsonl" or (self.kind == "json" and isinstance(self.data, list)):
+            return next((v for v in self.data if not isinstance(v, BadLine)), None)
+        return self.data
+
+
+def _read_jsonl(path: Path, text: str) -> list[Any]:
+    values: list[Any] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            values.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            values.append(BadLine(lineno, f"line {lineno} is not JSON: {e.msg} at char {e.pos}"))
+    return values
+
+
+def _read_zip(path: Path) -> ZipJson:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members: dict[str, Any] = {}
+            for name in zf.namelist():
+                if name.endswith(".json"):
+                    try:
+                        members[name] = json.loads(zf.read(name))
+                    except json.JSONDecodeError as e:
+                        raise TraceFormatError(
+                            path, f"zip member {name} is not JSON: {e.msg}"
+                        ) from e
+            return ZipJson(members)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise TraceFormatError(path, f"not a readable zip archive: {e}") from e
+
+
+def read_document(path: Path) -> Document:
+    """Read and parse one file; raise TraceFormatError when it is not JSON, JSONL or YAML."""
+    if zipfile.is_zipfile(path):
+        return Document(path, "zip", _read_zip(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise TraceFormatError(path, f"not UTF-8 text: {e.reason} at byte {e.start}") from e
+    except OSError as e:
+        raise TraceFormatError(path, f"cannot read: {e.strerror or e}") from e
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        try:
+            return Document(path, "yaml", yaml.safe_load(text))
+        except yaml.YAMLError as e:
+            raise TraceFormatError(path, f"not YAML: {e}") from e
+    if suffix in (".jsonl", ".ndjson"):
+        return Document(path, "jsonl", _read_jsonl(path, text))
+    try:
+        return Document(path, "json", json.loads(text))
+    except json.JSONDecodeError as e:
+        # A .json file holding one JSON value per line is JSONL in disguise.
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if len(lines) > 1 and all(ln.lstrip().startswith("{") for ln in lines):
+            return Document(path, "jsonl", _read_jsonl(path, text))
+        raise TraceFormatError(
+            path, f"not JSON: {e.msg} at line {e.lineno}, column {e.colno}"
+        ) from e

@@ -1,0 +1,1 @@
+"""Built-in importers, one module per format; each registers itself with ``@importer``."""
