@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = (REPO.parent / "shared" / "data" / "traces").resolve()
+# The real traces live beside the project (../shared/data); CI may clone elsewhere, so the
+# location can be given, and /work/shared is where this machine keeps them.
+_CANDIDATES = [
+    Path(os.environ["DEPLOYSIM_SHARED_DATA"]) if os.environ.get("DEPLOYSIM_SHARED_DATA") else None,
+    REPO.parent / "shared" / "data",
+    Path("/work/shared/data"),
+]
+SHARED_DATA = next(
+    (c / "traces" for c in _CANDIDATES if c is not None and (c / "traces").is_dir()),
+    REPO.parent / "shared" / "data" / "traces",
+)
 FIXTURES = Path(__file__).parent / "traces" / "fixtures"
 
 
