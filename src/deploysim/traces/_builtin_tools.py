@@ -122,7 +122,10 @@ _TABLE: dict[str, tuple[str, ToolKind, str, dict[str, Any]]] = {
 }
 
 # Older Anthropic editor versions used this name.
-_NAME_BY_TYPE = {"text_editor_20241022": "str_replace_editor", "text_editor_20250124": "str_replace_editor"}
+_NAME_BY_TYPE = {
+    "text_editor_20241022": "str_replace_editor",
+    "text_editor_20250124": "str_replace_editor",
+}
 
 
 def builtin_tool(provider_type: str, name: str | None = None) -> ToolSpec | None:

@@ -106,7 +106,9 @@ def read_document(path: Path) -> Document:
         # A .json file holding one JSON value per line is JSONL in disguise.
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if len(lines) > 1 and all(ln.lstrip().startswith("{") for ln in lines):
-            return Document(path, "jsonl", _read_jsonl(path, text))
+            values = _read_jsonl(path, text)
+            if any(not isinstance(v, BadLine) for v in values):
+                return Document(path, "jsonl", values)
         raise TraceFormatError(
             path, f"not JSON: {e.msg} at line {e.lineno}, column {e.colno}"
         ) from e

@@ -93,7 +93,9 @@ def _with_tools(trace: Trace, tools: Sequence[ToolSpec]) -> Trace:
     return trace.model_copy(update={"tools": [*trace.tools, *extra]})
 
 
-def _convert_record(imp: Importer, doc: Document, record: Record, tools: Sequence[ToolSpec]) -> Trace:
+def _convert_record(
+    imp: Importer, doc: Document, record: Record, tools: Sequence[ToolSpec]
+) -> Trace:
     if isinstance(record.value, BadLine):
         raise TraceFormatError(doc.path, record.value.reason, record=record.index, format=imp.name)
     ctx = ImportContext(str(doc.path), imp.name, record, tuple(tools))
@@ -105,7 +107,9 @@ def _convert_record(imp: Importer, doc: Document, record: Record, tools: Sequenc
         ) from e
     except _SHAPE_ERRORS as e:
         raise TraceFormatError(
-            doc.path, f"unexpected shape: {type(e).__name__}: {e}", record=record.index,
+            doc.path,
+            f"unexpected shape: {type(e).__name__}: {e}",
+            record=record.index,
             format=imp.name,
         ) from e
     return _with_tools(trace, tools) if tools else trace
@@ -153,7 +157,9 @@ def import_file(
         except TraceFormatError as e:
             if not skip_invalid:
                 raise
-            skipped.append(SkippedRecord(path=str(p), record=e.record, field=e.field, reason=e.reason))
+            skipped.append(
+                SkippedRecord(path=str(p), record=e.record, field=e.field, reason=e.reason)
+            )
         if on_record:
             on_record()
     return FileImport(path=str(p), format=imp.name, traces=traces, skipped=skipped)

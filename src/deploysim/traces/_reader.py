@@ -7,6 +7,7 @@ driver adds the file and record index and re-raises it as a ``TraceFormatError``
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -38,16 +39,16 @@ class Node:
 
     __slots__ = ("path", "value")
 
-    def __init__(self, value: Any, path: str = "") -> None:
+    def __init__(self, value: Any, path: builtins.str = "") -> None:
         self.value = value
         self.path = path
 
-    def _child_path(self, key: str | int) -> str:
+    def _child_path(self, key: builtins.str | int) -> builtins.str:
         if isinstance(key, int):
             return f"{self.path}[{key}]"
         return f"{self.path}.{key}" if self.path else key
 
-    def fail(self, reason: str) -> RecordError:
+    def fail(self, reason: builtins.str) -> RecordError:
         """An error about this node."""
         return RecordError(self.path or "(record)", reason)
 
@@ -63,13 +64,13 @@ class Node:
             raise self.fail(f"expected an array, got {_type_name(self.value)}")
         return self.value
 
-    def str(self) -> str:
+    def str(self) -> builtins.str:
         """This value as a string."""
         if not isinstance(self.value, str):
             raise self.fail(f"expected a string, got {_type_name(self.value)}")
         return self.value
 
-    def id(self) -> str:
+    def id(self) -> builtins.str:
         """This value as an identifier: a non-empty string, or an integer turned into one."""
         if isinstance(self.value, bool) or not isinstance(self.value, str | int):
             raise self.fail(f"expected an id (string or integer), got {_type_name(self.value)}")
@@ -77,17 +78,17 @@ class Node:
             raise self.fail("expected a non-empty id")
         return str(self.value)
 
-    def has(self, key: str) -> bool:
+    def has(self, key: builtins.str) -> bool:
         """Whether this object has ``key`` with a non-null value."""
         return isinstance(self.value, dict) and self.value.get(key) is not None
 
-    def __getitem__(self, key: str) -> Node:
+    def __getitem__(self, key: builtins.str) -> Node:
         obj = self.obj()
         if key not in obj or obj[key] is None:
             raise RecordError(self._child_path(key), "required field is missing")
         return Node(obj[key], self._child_path(key))
 
-    def get(self, key: str, default: Any = None) -> Node:
+    def get(self, key: builtins.str, default: Any = None) -> Node:
         """The child ``key``; a node holding ``default`` when absent or null."""
         obj = self.obj()
         value = obj.get(key)
@@ -98,7 +99,7 @@ class Node:
         for i, v in enumerate(self.arr()):
             yield Node(v, self._child_path(i))
 
-    def opt_str(self, key: str) -> str | None:
+    def opt_str(self, key: builtins.str) -> builtins.str | None:
         """The string child ``key``, or None when absent."""
         node = self.get(key)
         return None if node.value is None else node.str()

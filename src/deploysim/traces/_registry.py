@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, NamedTuple, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from deploysim._errors import UnknownFormatError
 from deploysim.traces._documents import BadLine, Document
@@ -34,8 +34,8 @@ __all__ = [
 ENTRY_POINT_GROUP = "deploysim.importers"
 
 
-
-class Record(NamedTuple):
+@dataclass(frozen=True)
+class Record:
     """One record of a document: the unit that becomes one trace."""
 
     index: int

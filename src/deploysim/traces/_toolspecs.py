@@ -58,7 +58,7 @@ def classify_effect(name: str, kind: ToolKind) -> ToolEffect:
     return "unknown"
 
 
-def _spec(name: str, description: Any, parameters: Any, where: str) -> ToolSpec:
+def _spec(name: Any, description: Any, parameters: Any, where: str) -> ToolSpec:
     if not isinstance(name, str) or not name:
         raise ToolSchemaError(f"{where}: tool has no name")
     if parameters is None:
@@ -91,11 +91,12 @@ def toolspec_from_definition(d: Any, where: str = "tool") -> ToolSpec:
         except ValueError as e:
             raise ToolSchemaError(f"{where}: {e}") from e
     typ = d.get("type")
-    if typ == "function" and isinstance(d.get("function"), dict):
-        f = d["function"]
-        return _spec(f.get("name"), f.get("description"), f.get("parameters"), where)
+    fn = d.get("function")
+    if typ == "function" and isinstance(fn, dict):
+        return _spec(fn.get("name"), fn.get("description"), fn.get("parameters"), where)
     if typ == "custom":
-        c = d.get("custom") if isinstance(d.get("custom"), dict) else d
+        custom = d.get("custom")
+        c: dict[str, Any] = custom if isinstance(custom, dict) else d
         text_input = {"type": "object", "properties": {"input": {"type": "string"}}}
         return _spec(c.get("name"), c.get("description"), text_input, where)
     if isinstance(typ, str) and typ not in ("function", "custom"):

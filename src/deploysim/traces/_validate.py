@@ -60,35 +60,67 @@ def validate(trace: Trace) -> list[Finding]:
     findings: list[Finding] = []
 
     def add(level: Level, code: str, msg: str, idx: int | None, cid: str | None) -> None:
-        findings.append(Finding(level=level, code=code, trace_id=trace.id, message=msg,
-                                message_index=idx, call_id=cid))
+        findings.append(
+            Finding(
+                level=level,
+                code=code,
+                trace_id=trace.id,
+                message=msg,
+                message_index=idx,
+                call_id=cid,
+            )
+        )
 
     pairing = pair_calls(trace)
     for ref in pairing.reopened_ids:
-        add("error", "duplicate_call_id",
+        add(
+            "error",
+            "duplicate_call_id",
             f"call id {ref.call.id!r} is reused while an earlier call with it is unanswered",
-            ref.message_index, ref.call.id)
+            ref.message_index,
+            ref.call.id,
+        )
     for ref in pairing.unpaired_calls:
-        add("warning", "unpaired_call", f"call to {ref.call.name!r} has no result",
-            ref.message_index, ref.call.id)
+        add(
+            "warning",
+            "unpaired_call",
+            f"call to {ref.call.name!r} has no result",
+            ref.message_index,
+            ref.call.id,
+        )
     for res in pairing.unpaired_results:
-        add("error", "unpaired_result", f"result for {res.result.call_id!r} answers no open call",
-            res.message_index, res.result.call_id)
+        add(
+            "error",
+            "unpaired_result",
+            f"result for {res.result.call_id!r} answers no open call",
+            res.message_index,
+            res.result.call_id,
+        )
     declared = {t.name: t for t in trace.tools}
     calls = [(i, c) for i, m in enumerate(trace.messages) for c in m.tool_calls]
     if calls and not declared:
-        add("warning", "no_tool_specs",
-            "the trace declares no tools; pass --tools FILE to supply their schemas", None, None)
+        add(
+            "warning",
+            "no_tool_specs",
+            "the trace declares no tools; pass --tools FILE to supply their schemas",
+            None,
+            None,
+        )
     for idx, call in calls:
         if call.parse_error:
             add("warning", "invalid_arguments", f"{call.name}: {call.parse_error}", idx, call.id)
         spec = declared.get(call.name)
         if spec is None:
             if declared:
-                add("warning", "undeclared_tool", f"tool {call.name!r} is called but not declared",
-                    idx, call.id)
+                add(
+                    "warning",
+                    "undeclared_tool",
+                    f"tool {call.name!r} is called but not declared",
+                    idx,
+                    call.id,
+                )
         elif call.arguments is not None:
             for err in _schema_errors(call, spec.parameters):
                 add("warning", "schema_mismatch", f"{call.name}: {err}", idx, call.id)
-    findings.sort(key=lambda f: (f.message_index if f.message_index is not None else -1))
+    findings.sort(key=lambda f: f.message_index if f.message_index is not None else -1)
     return findings

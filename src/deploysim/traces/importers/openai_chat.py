@@ -11,7 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from deploysim.traces._documents import Document
-from deploysim.traces._model import Message, Part, Reasoning, Text, ToolCall, ToolResult, ToolSpec, Trace
+from deploysim.traces._model import (
+    Message,
+    Part,
+    Reasoning,
+    Text,
+    ToolCall,
+    ToolResult,
+    ToolSpec,
+    Trace,
+)
 from deploysim.traces._reader import Node, parse_arguments, text_of
 from deploysim.traces._registry import ImportContext, Importer, Record, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
@@ -22,22 +31,28 @@ _ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 
 
 def _is_chat_message(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("role") in _ROLES
+    return isinstance(value, dict) and isinstance(value.get("role"), str) and value["role"] in _ROLES
 
 
 def _is_request(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
-    body = value.get("request") if isinstance(value.get("request"), dict) else value
+    request = value.get("request")
+    body: dict[str, Any] = request if isinstance(request, dict) else value
     msgs = body.get("messages")
     return (
         isinstance(msgs, list)
         and bool(msgs)
         and all(_is_chat_message(m) for m in msgs)
         and not any(isinstance(m.get("parts"), list) for m in msgs)
-        and not any(isinstance(m.get("content"), list) and any(
-            isinstance(b, dict) and b.get("type") in ("tool_use", "tool_result") for b in m["content"]
-        ) for m in msgs)
+        and not any(
+            isinstance(m.get("content"), list)
+            and any(
+                isinstance(b, dict) and b.get("type") in ("tool_use", "tool_result")
+                for b in m["content"]
+            )
+            for m in msgs
+        )
     )
 
 
@@ -47,8 +62,9 @@ def _tool_call(node: Node, requestor: str = "assistant") -> ToolCall:
     if d.get("type") == "custom" or isinstance(d.get("custom"), dict):
         custom = node["custom"]
         text = custom.get("input", "").str()
-        return ToolCall(id=call_id, name=custom["name"].str(), arguments={"input": text},
-                        raw_arguments=text)
+        return ToolCall(
+            id=call_id, name=custom["name"].str(), arguments={"input": text}, raw_arguments=text
+        )
     fn = node["function"]
     parsed = parse_arguments(fn.obj().get("arguments"))
     return ToolCall(
@@ -77,12 +93,14 @@ def chat_message(node: Node, index: int, pending_functions: list[ToolCall]) -> M
             if match:
                 pending_functions.remove(match)
         content = d.get("content")
-        parts.append(ToolResult(
-            call_id=call_id,
-            output=text_of(content),
-            structured=content if not isinstance(content, str | None) else None,
-            name=name,
-        ))
+        parts.append(
+            ToolResult(
+                call_id=call_id,
+                output=text_of(content),
+                structured=content if not isinstance(content, str | None) else None,
+                name=name,
+            )
+        )
         return Message(role="tool", parts=parts, id=msg_id)
     for key in ("reasoning_content", "reasoning"):
         if isinstance(d.get(key), str) and d[key]:
@@ -97,8 +115,13 @@ def chat_message(node: Node, index: int, pending_functions: list[ToolCall]) -> M
     if isinstance(d.get("function_call"), dict):
         fc = node["function_call"]
         parsed = parse_arguments(fc.obj().get("arguments"))
-        call = ToolCall(id=f"function_{index}", name=fc["name"].str(), arguments=parsed.arguments,
-                        raw_arguments=parsed.raw, parse_error=parsed.error)
+        call = ToolCall(
+            id=f"function_{index}",
+            name=fc["name"].str(),
+            arguments=parsed.arguments,
+            raw_arguments=parsed.raw,
+            parse_error=parsed.error,
+        )
         pending_functions.append(call)
         parts.append(call)
     metadata = {"original_role": "developer"} if role == "developer" else {}
@@ -134,15 +157,22 @@ class OpenAIChatImporter(Importer):
         """A request dict, a list/lines of request dicts, or a bare list of chat messages."""
         if doc.kind not in ("json", "jsonl"):
             return False
-        if doc.kind == "json" and isinstance(doc.data, list) and doc.data:
-            if all(_is_chat_message(m) for m in doc.data):
-                return _is_request({"messages": doc.data})
+        if (
+            doc.kind == "json"
+            and isinstance(doc.data, list)
+            and doc.data
+            and all(_is_chat_message(m) for m in doc.data)
+        ):
+            return _is_request({"messages": doc.data})
         return _is_request(doc.first())
 
     def records(self, doc: Document) -> Any:
         """A bare message list is one record; otherwise one request per item or line."""
-        if doc.kind == "json" and isinstance(doc.data, list) and doc.data and all(
-            _is_chat_message(m) for m in doc.data
+        if (
+            doc.kind == "json"
+            and isinstance(doc.data, list)
+            and doc.data
+            and all(_is_chat_message(m) for m in doc.data)
         ):
             return iter([Record(0, doc.data)])
         return super().records(doc)
@@ -150,8 +180,12 @@ class OpenAIChatImporter(Importer):
     def convert(self, record: Node, ctx: ImportContext) -> Trace:
         """Messages, tools, and the response's message when one was logged."""
         if isinstance(record.value, list):
-            return Trace(id=ctx.trace_id(), source=ctx.source(), messages=chat_messages(record),
-                         raw=record.value)
+            return Trace(
+                id=ctx.trace_id(),
+                source=ctx.source(),
+                messages=chat_messages(record),
+                raw=record.value,
+            )
         body = record["request"] if record.has("request") else record
         messages = chat_messages(body["messages"])
         response = record.get("response")
@@ -161,9 +195,19 @@ class OpenAIChatImporter(Importer):
                 first = Node(choice[0], f"{response.path}.choices[0]")
                 messages.append(chat_message(first["message"], len(messages), []))
         tools = chat_tools(body.get("tools", [])) + chat_tools(body.get("functions", []))
-        metadata = {k: body.obj()[k] for k in ("model", "tool_choice", "parallel_tool_calls")
-                    if k in body.obj()}
-        natural = record.obj().get("id") or (response.obj().get("id") if isinstance(
-            response.value, dict) else None)
-        return Trace(id=ctx.trace_id(natural), source=ctx.source(), metadata=metadata,
-                     tools=tools, messages=messages, raw=record.value)
+        metadata = {
+            k: body.obj()[k]
+            for k in ("model", "tool_choice", "parallel_tool_calls")
+            if k in body.obj()
+        }
+        natural = record.obj().get("id") or (
+            response.obj().get("id") if isinstance(response.value, dict) else None
+        )
+        return Trace(
+            id=ctx.trace_id(natural),
+            source=ctx.source(),
+            metadata=metadata,
+            tools=tools,
+            messages=messages,
+            raw=record.value,
+        )

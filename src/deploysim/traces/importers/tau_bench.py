@@ -37,8 +37,11 @@ class TauBenchImporter(Importer):
         d = record.obj()
         task_id = record["task_id"].id()
         info = record.get("info", {}).obj()
-        metadata: dict[str, Any] = {"task_id": task_id, "reward": d.get("reward"),
-                                    "trial": d.get("trial")}
+        metadata: dict[str, Any] = {
+            "task_id": task_id,
+            "reward": d.get("reward"),
+            "trial": d.get("trial"),
+        }
         task = info.get("task")
         if isinstance(task, dict):
             metadata["task"] = task

@@ -1,0 +1,46 @@
+# deploysim — two set-up commands for a fresh machine: `make demo` and `make test`.
+# Each does all of its own set-up (virtualenv, install); nothing else needs to be run first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= $(firstword $(wildcard ../shared/data) $(wildcard /work/shared/data))
+
+.PHONY: demo test lint typecheck unit install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/pip install --quiet -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import deploysim, pytest, mypy, ruff" || (echo "install failed" >&2; exit 1)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job. Until the replay demo exists it imports the bundled example traces
+# (../shared/data) and prints their stats.
+demo: $(STAMP)
+	@test -n "$(DATA)" || (echo "demo data not found: set DATA=/path/to/shared/data" >&2; exit 1)
+	$(BIN)/deploysim traces stats \
+	  $(DATA)/traces/tau-bench-airline/traces.json \
+	  --tools $(DATA)/traces/tau-bench-airline/tool_schemas.json
+	$(BIN)/deploysim traces stats \
+	  $(DATA)/traces/tau2-retail/traces.json \
+	  --tools $(DATA)/traces/tau2-retail/tool_schemas.json
+	$(BIN)/deploysim traces stats $(DATA)/traces/swe-agent $(DATA)/traces/inspect-ai
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q -n 2
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,45 @@
+"""The root typer app; command groups register here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from deploysim import __version__
+from deploysim._errors import DeploysimError
+from deploysim.cli.traces import app as traces_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="deploysim",
+    help=(
+        "Forecast how a candidate model behaves as a deployed agent, by replaying recorded "
+        "agent traces against rebuilt environments.\n\n"
+        "Example: deploysim traces stats ../shared/data/traces/tau-bench-airline/traces.json"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(traces_app, name="traces")
+
+
+@app.command()
+def version() -> None:
+    """Print the deploysim version.
+
+    Example: deploysim version
+    """
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console-script entry point: our own errors print one clear line and exit 2."""
+    try:
+        app()
+    except DeploysimError as e:
+        Console(stderr=True).print(f"[bold red]error:[/] {e}", highlight=False, markup=True)
+        sys.exit(2)
