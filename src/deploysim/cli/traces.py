@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from deploysim.cli._output import err_console, print_json, progress
@@ -189,7 +190,7 @@ def validate_(
     """
     result = _load(inputs, format, tools, skip_invalid=True)
     findings = [f for t in result.traces for f in validate(t)]
-    bad_records = [s for s in result.skipped]
+    bad_records = result.skipped
     n_errors = sum(f.level == "error" for f in findings) + len(bad_records)
     if json_out:
         print_json(
@@ -205,7 +206,7 @@ def validate_(
         console = Console(highlight=False)
         for f in findings:
             colour = "red" if f.level == "error" else "yellow"
-            console.print(f"[{colour}]{f}[/]")
+            console.print(f"[{colour}]{escape(str(f))}[/]")
         console.print(
             f"{len(result.traces)} traces: {n_errors} errors, "
             f"{sum(f.level == 'warning' for f in findings)} warnings"
@@ -215,9 +216,10 @@ def validate_(
 
 
 def _render(trace: Trace, console: Console, width: int) -> None:
-    console.rule(f"[bold]{trace.id}[/]  ({trace.source.format}, {trace.source.path})")
+    console.rule(escape(f"{trace.id}  ({trace.source.format}, {trace.source.path})"), style="bold")
     if trace.metadata:
-        console.print(f"[dim]metadata: {_clip(json.dumps(trace.metadata, default=str), width)}[/]")
+        meta = _clip(json.dumps(trace.metadata, default=str), width)
+        console.print(f"[dim]metadata: {escape(meta)}[/]")
     if trace.tools:
         console.print(
             "[dim]tools: "
@@ -234,7 +236,8 @@ def _render(trace: Trace, console: Console, width: int) -> None:
             if isinstance(p, Text):
                 console.print(_clip(p.text, width * 6), markup=False)
             elif isinstance(p, Reasoning):
-                console.print(f"[dim italic]reasoning: {_clip(p.text or '(opaque)', width * 2)}[/]")
+                text = _clip(p.text or "(opaque)", width * 2)
+                console.print(f"[dim italic]reasoning: {escape(text)}[/]")
             elif isinstance(p, ToolCall):
                 args = p.raw_arguments if p.arguments is None else json.dumps(p.arguments)
                 who = "" if p.requestor == "assistant" else f" [dim](by {p.requestor})[/]"
@@ -243,7 +246,7 @@ def _render(trace: Trace, console: Console, width: int) -> None:
                 )
             elif isinstance(p, ToolResult):
                 flag = " [red]ERROR[/]" if p.is_error else ""
-                console.print(f"  [bold]← {p.call_id}[/]{flag}")
+                console.print(f"  [bold]←[/] {escape(p.call_id)}{flag}")
                 console.print(_clip(p.output, width * 4), markup=False)
 
 

@@ -1,0 +1,5 @@
+"""``python -m deploysim`` runs the CLI."""
+
+from deploysim.cli import main
+
+main()
