@@ -14,7 +14,6 @@ from rich.table import Table
 from deploysim.cli._output import err_console, print_json, progress
 from deploysim.traces import (
     ImportResult,
-    InputStats,
     Reasoning,
     Text,
     ToolCall,
@@ -117,7 +116,7 @@ def import_(
 
 def _stats_json(result: ImportResult) -> dict[str, Any]:
     inputs = [
-        InputStats(path=f.path, format=f.format, **trace_stats(f.traces).model_dump()).model_dump()
+        {"path": f.path, "format": f.format, **trace_stats(f.traces).model_dump()}
         for f in result.files
     ]
     return {"inputs": inputs, "total": trace_stats(result.traces).model_dump()}

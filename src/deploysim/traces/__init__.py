@@ -44,7 +44,7 @@ from deploysim.traces._registry import (
     importer,
     importer_names,
 )
-from deploysim.traces._stats import InputStats, TraceStats, trace_stats
+from deploysim.traces._stats import TraceStats, trace_stats
 from deploysim.traces._toolspecs import load_tools_file, toolspec_from_definition
 from deploysim.traces._validate import Finding, validate
 
@@ -57,7 +57,6 @@ __all__ = [
     "ImportContext",
     "ImportResult",
     "Importer",
-    "InputStats",
     "Message",
     "Pair",
     "Pairing",

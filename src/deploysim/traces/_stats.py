@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from deploysim.traces._model import Trace
 from deploysim.traces._pairing import pair_calls
 
-__all__ = ["InputStats", "TraceStats", "trace_stats"]
+__all__ = ["TraceStats", "trace_stats"]
 
 
 class TraceStats(BaseModel):
@@ -26,13 +26,6 @@ class TraceStats(BaseModel):
     unpaired_results: int = 0
     tools: int = Field(default=0, description="Distinct tool names declared or called.")
     by_tool: dict[str, int] = Field(default_factory=dict, description="Calls per tool name.")
-
-
-class InputStats(TraceStats):
-    """Counters for one input file."""
-
-    path: str
-    format: str
 
 
 def trace_stats(traces: Iterable[Trace]) -> TraceStats:
