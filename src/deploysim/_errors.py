@@ -14,7 +14,8 @@ Three kinds of failure are kept apart and never mixed (STYLE.md, rule 6):
     ├── InputError                  bad input given to deploysim
     │   ├── TraceFormatError        a record of a trace file does not fit its format
     │   ├── UnknownFormatError      no importer recognizes a file (or --format is unknown)
-    │   └── ToolSchemaError         a --tools file is not a list of tool definitions
+    │   ├── ToolSchemaError         a --tools file is not a list of tool definitions
+    │   └── SnapshotError           a snapshot folder is invalid (names file and field)
     └── InfrastructureError         the machine failed us (Docker engine, container, network)
 """
 
@@ -26,6 +27,7 @@ __all__ = [
     "DeploysimError",
     "InfrastructureError",
     "InputError",
+    "SnapshotError",
     "ToolSchemaError",
     "TraceFormatError",
     "UnknownFormatError",
@@ -82,6 +84,23 @@ class UnknownFormatError(InputError):
 
 class ToolSchemaError(InputError):
     """A tool-definition file or entry cannot be read as tool schemas."""
+
+
+class SnapshotError(InputError):
+    """A snapshot folder or file is invalid.
+
+    Attributes:
+        path: the file at fault (snapshot.yaml, a rows file, a content file).
+        field: dotted path of the offending field, or None.
+        reason: what is wrong.
+    """
+
+    def __init__(self, path: str | Path, reason: str, *, field: str | None = None) -> None:
+        self.path = str(path)
+        self.field = field
+        self.reason = reason
+        where = self.path + (f", field {field}" if field else "")
+        super().__init__(f"{where}: {reason}")
 
 
 class InfrastructureError(DeploysimError):

@@ -1,0 +1,401 @@
+"""The Snapshot model: the external state an agent saw, rebuilt as data.
+
+On disk a snapshot is a folder::
+
+    env_snapshots/<name>/
+      snapshot.yaml          this model (files/tables may point into the folders below)
+      files/                 file contents referenced by FileEntry.source
+      databases/             table rows referenced by Table.rows_file (JSONL, one row per line)
+      services/              service handler modules referenced by PythonHandler.module
+
+Every fact can carry :class:`Provenance` saying where it came from (authored, a trace message,
+an imported file, Faker).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "BACKENDS",
+    "Column",
+    "Database",
+    "Exchange",
+    "FileEntry",
+    "FunctionTool",
+    "Handler",
+    "LookupHandler",
+    "Provenance",
+    "PythonHandler",
+    "QueryHandler",
+    "RecordedHandler",
+    "RecordedPair",
+    "RequestMatcher",
+    "Resource",
+    "ResponseSpec",
+    "Service",
+    "Snapshot",
+    "Table",
+    "ToolBinding",
+    "UpdateHandler",
+]
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MODE = re.compile(r"^0?[0-7]{3,4}$")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+BACKENDS = ("live", "recorded", "emulated", "unavailable")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Provenance(_Model):
+    """Where a fact came from."""
+
+    source: Literal["authored", "trace", "import", "faker", "openapi", "har", "extends"] = Field(
+        description="Kind of origin."
+    )
+    trace_id: str | None = Field(default=None, description="Trace the fact was observed in.")
+    message_index: int | None = Field(default=None, description="Message index in that trace.")
+    call_id: str | None = Field(default=None, description="Tool call whose result showed it.")
+    detail: str | None = Field(default=None, description="Free text: file imported, seed used.")
+
+
+ProvenanceList = Annotated[list[Provenance], Field(default_factory=list)]
+
+
+# --------------------------------------------------------------------------- files
+
+
+class FileEntry(_Model):
+    """A file, directory or symlink in the workspace."""
+
+    path: str = Field(description="Absolute path inside the sandbox.")
+    kind: Literal["file", "dir", "symlink"] = "file"
+    content: str | None = Field(default=None, description="Inline content (text or base64).")
+    encoding: Literal["utf-8", "base64"] = Field(
+        default="utf-8", description="How inline content is encoded; base64 for binary."
+    )
+    source: str | None = Field(
+        default=None, description="Path of the content under the snapshot's files/ folder."
+    )
+    target: str | None = Field(default=None, description="Symlink target.")
+    mode: str = Field(default="0644", description="Octal permission bits, e.g. '0600'.")
+    owner: str = Field(default="agent", description="Owning user name inside the sandbox.")
+    group: str | None = Field(default=None, description="Owning group; the owner's when None.")
+    provenance: ProvenanceList
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, v: str) -> str:
+        if not v.startswith("/") or "/../" in v + "/" or "\x00" in v:
+            raise ValueError("must be an absolute path without '..'")
+        return v
+
+    @field_validator("mode")
+    @classmethod
+    def _octal(cls, v: str) -> str:
+        if not _MODE.match(v):
+            raise ValueError("must be octal permission bits such as '0644'")
+        return v.zfill(4)
+
+    @model_validator(mode="after")
+    def _one_body(self) -> FileEntry:
+        if self.kind == "file" and (self.content is None) == (self.source is None):
+            raise ValueError("a file needs exactly one of 'content' or 'source'")
+        if self.kind == "dir" and (self.content is not None or self.source is not None):
+            raise ValueError("a directory has no content")
+        if self.kind == "symlink" and not self.target:
+            raise ValueError("a symlink needs a 'target'")
+        return self
+
+
+# --------------------------------------------------------------------------- databases
+
+ColumnType = Literal["TEXT", "INTEGER", "REAL", "BLOB", "NUMERIC", "JSON"]
+
+
+class Column(_Model):
+    """A table column. JSON columns hold nested values, stored as JSON text in SQLite."""
+
+    name: str
+    type: ColumnType = "TEXT"
+    nullable: bool = True
+    references: str | None = Field(
+        default=None, description="Foreign key as 'table.column' in the same database."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _ident(cls, v: str) -> str:
+        if not v or "\x00" in v or '"' in v:
+            raise ValueError("column names must be non-empty and hold no quotes")
+        return v
+
+    @field_validator("references")
+    @classmethod
+    def _ref(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[^.\s]+\.[^.\s]+$", v):
+            raise ValueError("must be 'table.column'")
+        return v
+
+
+class Table(_Model):
+    """A table with its schema and rows (inline or in a JSONL file)."""
+
+    name: str
+    columns: list[Column]
+    primary_key: list[str] = Field(description="Column names forming the primary key.")
+    rows: list[dict[str, Any]] | None = Field(default=None, description="Inline rows.")
+    rows_file: str | None = Field(
+        default=None, description="JSONL file of rows under the snapshot's databases/ folder."
+    )
+    provenance: ProvenanceList
+
+    @model_validator(mode="after")
+    def _keys_exist(self) -> Table:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError("duplicate column names")
+        missing = [k for k in self.primary_key if k not in names]
+        if missing:
+            raise ValueError(f"primary key column(s) {missing} are not columns")
+        if not self.primary_key:
+            raise ValueError("a table needs a primary key")
+        if self.rows is not None and self.rows_file is not None:
+            raise ValueError("give rows inline or in rows_file, not both")
+        return self
+
+
+class Database(_Model):
+    """A SQLite database file placed in the sandbox (and/or used by a service)."""
+
+    name: str = Field(description="Name other parts refer to (services, handlers).")
+    path: str = Field(description="Absolute path of the .db file inside the sandbox.")
+    tables: list[Table] = Field(default_factory=list)
+    owner: str = "agent"
+    mode: str = "0644"
+
+    def table(self, name: str) -> Table | None:
+        """The table called ``name``."""
+        return next((t for t in self.tables if t.name == name), None)
+
+
+# --------------------------------------------------------------------------- services
+
+
+class RequestMatcher(_Model):
+    """What a recorded request must look like to be answered by its recorded response."""
+
+    method: str = "GET"
+    path: str = Field(description="Exact path, or a template with {name} segments.")
+    query: dict[str, str] | None = Field(default=None, description="Query params to match.")
+    json_body: Any = Field(default=None, description="JSON body to match (see strictness).")
+    headers: dict[str, str] | None = Field(default=None, description="Headers that must match.")
+    strictness: Literal["exact", "subset", "ignore_body"] = Field(
+        default="exact",
+        description="exact: query and body equal; subset: recorded ones contained; "
+        "ignore_body: method and path only.",
+    )
+
+
+class ResponseSpec(_Model):
+    """A response to send."""
+
+    status: int = 200
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(default=None, description="JSON body; used when text is None.")
+    text: str | None = Field(default=None, description="Raw body text.")
+
+
+class Exchange(_Model):
+    """A recorded request and the response it got."""
+
+    request: RequestMatcher
+    response: ResponseSpec
+    provenance: ProvenanceList
+
+
+ResourceMethod = Literal["list", "get", "create", "update", "patch", "delete"]
+RESOURCE_METHODS: tuple[ResourceMethod, ...] = (
+    "list",
+    "get",
+    "create",
+    "update",
+    "patch",
+    "delete",
+)
+
+
+class Resource(_Model):
+    """A REST collection backed by a table: list (with filters), get, create, update, delete."""
+
+    path: str = Field(description="Collection path, e.g. '/v1/orders'; items at '/v1/orders/{id}'.")
+    table: str = Field(description="Table in the service's database.")
+    id_field: str = Field(default="id", description="Column identifying an item.")
+    filters: list[str] = Field(
+        default_factory=list, description="Columns the list endpoint filters on (query params)."
+    )
+    methods: list[ResourceMethod] = Field(default_factory=lambda: list(RESOURCE_METHODS))
+    envelope: str | None = Field(
+        default=None, description="Key wrapping list results ('data'), or None for a bare list."
+    )
+
+
+class RecordedPair(_Model):
+    """A recorded call of a function tool and its result."""
+
+    arguments: dict[str, Any]
+    output: Any = Field(description="The result: JSON value, or text.")
+    is_error: bool = False
+    provenance: ProvenanceList
+
+
+class RecordedHandler(_Model):
+    """Answer from recorded pairs (exact argument match)."""
+
+    kind: Literal["recorded"] = "recorded"
+    pairs: list[RecordedPair] = Field(default_factory=list)
+
+
+class LookupHandler(_Model):
+    """A read: find one row by key columns and return it (or one column of it)."""
+
+    kind: Literal["lookup"] = "lookup"
+    table: str
+    key: dict[str, str] = Field(description="Argument name -> column name.")
+    field: str | None = Field(default=None, description="Return only this column's value.")
+    not_found: str = Field(default="Error: {table} not found", description="Error text template.")
+
+
+class QueryHandler(_Model):
+    """A read: run a parameterized SELECT (named :arguments) and return the rows."""
+
+    kind: Literal["query"] = "query"
+    sql: str
+    one: bool = Field(default=False, description="Return the first row, not a list.")
+
+
+class UpdateHandler(_Model):
+    """A write: set fields of one row found by key columns; return the updated row."""
+
+    kind: Literal["update"] = "update"
+    table: str
+    key: dict[str, str] = Field(description="Argument name -> column name.")
+    set: dict[str, Any] = Field(
+        description="Column -> new value; a string '$arg' takes the argument 'arg'."
+    )
+
+
+class PythonHandler(_Model):
+    """A handler function in a module shipped with the snapshot; runs only in the sidecar."""
+
+    kind: Literal["python"] = "python"
+    module: str = Field(description="Path of the .py file under the snapshot's services/ folder.")
+    function: str = Field(description="Function called with (db, **arguments).")
+
+
+Handler = Annotated[
+    RecordedHandler | LookupHandler | QueryHandler | UpdateHandler | PythonHandler,
+    Field(discriminator="kind"),
+]
+
+
+class FunctionTool(_Model):
+    """A function tool served at /tools/<name> by a service."""
+
+    name: str
+    handler: Handler
+    effect: Literal["read", "write", "unknown"] = "unknown"
+    provenance: ProvenanceList
+
+
+class Service(_Model):
+    """A mocked HTTP service: hostnames, recorded exchanges, resources, function tools."""
+
+    name: str
+    hostnames: list[str] = Field(default_factory=list)
+    scheme: Literal["http", "https"] = "https"
+    database: str | None = Field(
+        default=None, description="Database (by name) backing resources and handlers."
+    )
+    exchanges: list[Exchange] = Field(default_factory=list)
+    resources: list[Resource] = Field(default_factory=list)
+    function_tools: list[FunctionTool] = Field(default_factory=list)
+    error_body: Any = Field(
+        default=None,
+        description="Shape of the API's error bodies, with {status} and {message} placeholders.",
+    )
+    provenance: ProvenanceList
+
+    @field_validator("hostnames")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        bad = [h for h in v if not _HOST.match(h)]
+        if bad:
+            raise ValueError(f"not valid lowercase hostnames: {bad}")
+        return v
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+class ToolBinding(_Model):
+    """Which backend answers a trace tool during replay."""
+
+    tool: str = Field(description="Tool name as the trace declares it.")
+    backend: Literal["live", "recorded", "emulated", "unavailable"] = "live"
+    service: str | None = Field(
+        default=None, description="Service serving it as a function tool (live function tools)."
+    )
+
+
+class Snapshot(_Model):
+    """An environment snapshot."""
+
+    name: str
+    version: str = "1"
+    description: str = ""
+    extends: str | None = Field(
+        default=None, description="Snapshot (folder path or name) this one overrides."
+    )
+    base_image: str = "deploysim/base"
+    user: str = Field(default="agent", description="The agent's (non-root) user.")
+    workdir: str = "/home/agent"
+    files: list[FileEntry] = Field(default_factory=list)
+    databases: list[Database] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    tool_bindings: list[ToolBinding] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    clock: datetime | None = Field(default=None, description="Frozen wall-clock time.")
+    provenance: ProvenanceList
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("must be lowercase letters, digits, '.', '_' or '-'")
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if not _IDENT.match(k)]
+        if bad:
+            raise ValueError(f"not valid environment variable names: {bad}")
+        return v
+
+    def database(self, name: str) -> Database | None:
+        """The database called ``name``."""
+        return next((d for d in self.databases if d.name == name), None)
+
+    def service(self, name: str) -> Service | None:
+        """The service called ``name``."""
+        return next((s for s in self.services if s.name == name), None)

@@ -1,0 +1,262 @@
+"""Load and save snapshot folders; resolve ``extends``; the content hash.
+
+A snapshot that ``extends`` another is merged over it: files by path, databases by name
+(tables by name inside them), services by name, tool bindings by tool, env by key; scalar
+fields set in the child win. Content files are looked up in the folder of the layer that
+declared them, so a child can override one file without copying the rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from deploysim._errors import SnapshotError
+from deploysim.snapshots._model import Database, FileEntry, Snapshot, Table
+
+__all__ = [
+    "SNAPSHOT_FILE",
+    "SnapshotDir",
+    "content_hash",
+    "load_snapshot",
+    "save_snapshot",
+    "snapshot_errors",
+]
+
+SNAPSHOT_FILE = "snapshot.yaml"
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for p in loc:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def snapshot_errors(e: ValidationError) -> list[tuple[str, str]]:
+    """(field, reason) for every error pydantic found, fields as dotted paths."""
+    return [(_loc(tuple(err["loc"])), err["msg"]) for err in e.errors()]
+
+
+@dataclass(frozen=True)
+class SnapshotDir:
+    """A loaded snapshot: the merged model plus where each entry's content lives."""
+
+    root: Path
+    snapshot: Snapshot
+    origins: dict[str, Path] = field(default_factory=dict)
+    """Entry key ('file:/etc/x', 'table:db/t', 'module:svc/m.py') -> folder declaring it."""
+
+    def _origin(self, key: str) -> Path:
+        return self.origins.get(key, self.root)
+
+    def file_bytes(self, entry: FileEntry) -> bytes:
+        """The content of a file entry, inline or from files/."""
+        if entry.content is not None:
+            if entry.encoding == "base64":
+                return base64.b64decode(entry.content)
+            return entry.content.encode("utf-8")
+        if entry.source is None:
+            return b""
+        p = self._origin(f"file:{entry.path}") / "files" / entry.source
+        try:
+            return p.read_bytes()
+        except OSError as e:
+            raise SnapshotError(
+                self._origin(f"file:{entry.path}") / SNAPSHOT_FILE,
+                f"content file {p} of {entry.path} cannot be read: {e.strerror or e}",
+                field="files.source",
+            ) from e
+
+    def table_rows(self, db: Database, table: Table) -> list[dict[str, Any]]:
+        """The rows of a table, inline or from its JSONL rows file."""
+        if table.rows is not None:
+            return table.rows
+        if table.rows_file is None:
+            return []
+        base = self._origin(f"table:{db.name}/{table.name}")
+        p = base / "databases" / table.rows_file
+        rows: list[dict[str, Any]] = []
+        try:
+            lines = p.read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise SnapshotError(
+                p, f"rows file of table {db.name}.{table.name} cannot be read: {e.strerror or e}"
+            ) from e
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SnapshotError(p, f"line {n} is not JSON: {e.msg}") from e
+            if not isinstance(row, dict):
+                raise SnapshotError(p, f"line {n} is not a JSON object")
+            rows.append(row)
+        return rows
+
+    def module_path(self, service: str, module: str) -> Path:
+        """Where a handler module shipped with the snapshot lives."""
+        return self._origin(f"module:{service}/{module}") / "services" / module
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise SnapshotError(path, "no snapshot here (snapshot.yaml is missing)") from e
+    except OSError as e:
+        raise SnapshotError(path, f"cannot read: {e.strerror or e}") from e
+    except yaml.YAMLError as e:
+        raise SnapshotError(path, f"not YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise SnapshotError(path, "must be a YAML mapping")
+    return data
+
+
+def _parse(path: Path, data: dict[str, Any]) -> Snapshot:
+    try:
+        return Snapshot.model_validate(data)
+    except ValidationError as e:
+        errors = snapshot_errors(e)
+        field_, reason = errors[0]
+        more = (
+            f" (and {len(errors) - 1} more; run `deploysim snapshot validate`)"
+            if len(errors) > 1
+            else ""
+        )
+        raise SnapshotError(path, reason + more, field=field_) from e
+
+
+def _resolve_extends(root: Path, ref: str) -> Path:
+    candidate = (root / ref).resolve()
+    if (candidate / SNAPSHOT_FILE).exists():
+        return candidate
+    sibling = (root.parent / ref).resolve()
+    if (sibling / SNAPSHOT_FILE).exists():
+        return sibling
+    raise SnapshotError(
+        root / SNAPSHOT_FILE, f"extends {ref!r}, which is not found", field="extends"
+    )
+
+
+def _by(items: list[Any], key: str) -> dict[Any, Any]:
+    return {getattr(i, key): i for i in items}
+
+
+def _merge(parent: SnapshotDir, child: Snapshot, child_root: Path) -> SnapshotDir:
+    p = parent.snapshot
+    origins = dict(parent.origins)
+    files = _by(p.files, "path")
+    for f in child.files:
+        files[f.path] = f
+        origins[f"file:{f.path}"] = child_root
+    dbs = _by(p.databases, "name")
+    for d in child.databases:
+        base = dbs.get(d.name)
+        tables = _by(base.tables, "name") if base else {}
+        for t in d.tables:
+            tables[t.name] = t
+            origins[f"table:{d.name}/{t.name}"] = child_root
+        dbs[d.name] = d.model_copy(update={"tables": list(tables.values())})
+    services = _by(p.services, "name")
+    for s in child.services:
+        services[s.name] = s
+        for ft in s.function_tools:
+            if ft.handler.kind == "python":
+                origins[f"module:{s.name}/{ft.handler.module}"] = child_root
+    bindings = _by(p.tool_bindings, "tool")
+    bindings.update(_by(child.tool_bindings, "tool"))
+    scalars = {
+        k: getattr(child, k)
+        for k in child.model_fields_set
+        if k not in {"files", "databases", "services", "tool_bindings", "env"}
+    }
+    merged = p.model_copy(
+        update={
+            **scalars,
+            "files": list(files.values()),
+            "databases": list(dbs.values()),
+            "services": list(services.values()),
+            "tool_bindings": list(bindings.values()),
+            "env": {**p.env, **child.env},
+            "name": child.name,
+            "extends": child.extends,
+        }
+    )
+    return SnapshotDir(child_root, merged, origins)
+
+
+def load_snapshot(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> SnapshotDir:
+    """Load a snapshot folder (or its snapshot.yaml), merging what it extends.
+
+    Raises:
+        SnapshotError: the folder, the YAML or a field is invalid, or ``extends`` loops.
+    """
+    root = Path(path)
+    if root.name == SNAPSHOT_FILE:
+        root = root.parent
+    root = root.resolve()
+    if root in _seen:
+        chain = " -> ".join(str(s) for s in (*_seen, root))
+        raise SnapshotError(root / SNAPSHOT_FILE, f"extends loops: {chain}", field="extends")
+    snap = _parse(root / SNAPSHOT_FILE, _read_yaml(root / SNAPSHOT_FILE))
+    own = SnapshotDir(root, snap)
+    if snap.extends is None:
+        return own
+    parent = load_snapshot(_resolve_extends(root, snap.extends), _seen=(*_seen, root))
+    return _merge(parent, snap, root)
+
+
+def save_snapshot(snapshot: Snapshot, root: str | Path) -> Path:
+    """Write ``snapshot.yaml`` into ``root`` (created if needed); return its path."""
+    folder = Path(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = snapshot.model_dump(mode="json", exclude_defaults=True)
+    data = {"name": snapshot.name, **data}
+    out = folder / SNAPSHOT_FILE
+    tmp = out.with_suffix(".yaml.tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+def _canon_table(sd: SnapshotDir, db: Database, table: Table) -> dict[str, Any]:
+    out = table.model_dump(mode="json", exclude={"provenance", "rows", "rows_file"})
+    out["rows"] = sorted(json.dumps(r, sort_keys=True) for r in sd.table_rows(db, table))
+    return out
+
+
+def _canon_database(sd: SnapshotDir, db: Database) -> dict[str, Any]:
+    out = db.model_dump(mode="json", exclude={"tables"})
+    out["tables"] = sorted((_canon_table(sd, db, t) for t in db.tables), key=lambda t: t["name"])
+    return out
+
+
+def _canon_file(sd: SnapshotDir, f: FileEntry) -> dict[str, Any]:
+    out = f.model_dump(mode="json", exclude={"provenance", "content", "source", "encoding"})
+    out["sha256"] = hashlib.sha256(sd.file_bytes(f)).hexdigest() if f.kind == "file" else None
+    return out
+
+
+def content_hash(sd: SnapshotDir) -> str:
+    """SHA-256 over the canonical form: the merged model with file contents and rows inlined.
+
+    Stable across machines and across how content is stored (inline or in files/), and
+    blind to provenance, which records history rather than state.
+    """
+    snap = sd.snapshot
+    canon = snap.model_dump(mode="json", exclude={"provenance", "extends", "description"})
+    canon["files"] = sorted((_canon_file(sd, f) for f in snap.files), key=lambda d: d["path"])
+    canon["databases"] = sorted(
+        (_canon_database(sd, d) for d in snap.databases), key=lambda d: d["name"]
+    )
+    blob = json.dumps(canon, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
