@@ -1,0 +1,385 @@
+"""A pod: the agent's workspace container plus a services sidecar in its network namespace.
+
+::
+
+    pod = await Pod.start(load_snapshot("env_snapshots/shop"), sample_id="t1")
+    result = await pod.exec(["sqlite3", "/srv/shop.db", "select count(*) from orders"])
+    state = await pod.capture_state()
+    await pod.close()
+
+The workspace has no network but loopback (``network_mode: none``); mocked hostnames resolve
+to 127.0.0.1 where the sidecar listens. Commands run through the in-pod exec server
+(:mod:`deploysim.sandbox.execserver`) as the agent user unless another user is asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from deploysim._errors import InfrastructureError
+from deploysim.sandbox._docker import client
+from deploysim.sandbox._images import ensure_base_image
+from deploysim.sandbox._lifecycle import labels_for, register, unregister
+from deploysim.sandbox._paths import cache_dir
+from deploysim.sandbox._seed import SERVICES_SNAPSHOT_DIR, ensure_snapshot_images, hostnames
+from deploysim.sandbox._transport import ExecServerError, SocketTransport
+from deploysim.snapshots import Snapshot, SnapshotDir
+
+__all__ = ["ContainerDiedError", "ExecResult", "Pod", "PodLimits", "SandboxFileError"]
+
+EXEC_SERVER = Path(__file__).with_name("execserver.py")
+_READY_TIMEOUT = 30.0
+
+
+class ContainerDiedError(InfrastructureError):
+    """A pod container stopped, died or was OOM-killed: an infrastructure failure."""
+
+
+class PodLimits(BaseModel):
+    """Resource limits of the workspace container."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pids: int = Field(default=512, description="Maximum processes (fork bombs stop here).")
+    memory: str = Field(default="1g", description="Memory limit, docker syntax ('512m', '2g').")
+    cpus: float = Field(default=1.0, description="CPU share (1.0 = one core).")
+    output_limit: int = Field(default=10 * 1024 * 1024, description="Bytes kept per stream.")
+
+
+class ExecResult(NamedTuple):
+    """The outcome of a command."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    truncated: bool
+    """Output went over the limit and was cut."""
+
+    @property
+    def success(self) -> bool:
+        """Exit code 0."""
+        return self.returncode == 0
+
+
+def _file_error(resp: dict[str, Any], path: str) -> OSError:
+    kind = resp.get("error", "")
+    msg = f"{resp.get('message') or kind}: {path}"
+    return {
+        "FileNotFoundError": FileNotFoundError,
+        "PermissionError": PermissionError,
+        "IsADirectoryError": IsADirectoryError,
+        "NotADirectoryError": NotADirectoryError,
+    }.get(kind, OSError)(msg)
+
+
+class Pod:
+    """A running pod. Create with :meth:`start`; always :meth:`close`."""
+
+    def __init__(
+        self,
+        pod_id: str,
+        workspace: Any,
+        services: Any,
+        scratch: Path,
+        snapshot: SnapshotDir | None,
+        limits: PodLimits,
+        admin_token: str,
+    ) -> None:
+        self.id = pod_id
+        self.workspace = workspace
+        self.services = services
+        self.scratch = scratch
+        self.snapshot = snapshot
+        self.limits = limits
+        self.admin_token = admin_token
+        self.transport = SocketTransport(scratch / "exec" / "exec.sock")
+        self.baseline: dict[str, Any] | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def start(
+        cls,
+        snapshot: SnapshotDir | None = None,
+        *,
+        limits: PodLimits | None = None,
+        run_id: str | None = None,
+        sample_id: str | None = None,
+    ) -> Pod:
+        """Build images if needed, start the pod, wait until it answers.
+
+        Raises:
+            InfrastructureError: the engine, an image build or a container failed.
+        """
+        return await asyncio.to_thread(
+            cls._start_sync, snapshot, limits or PodLimits(), run_id, sample_id
+        )
+
+    @classmethod
+    def _start_sync(
+        cls, sd: SnapshotDir | None, limits: PodLimits, run_id: str | None, sample_id: str | None
+    ) -> Pod:
+        base = ensure_base_image().tag
+        snap = sd.snapshot if sd else Snapshot.model_validate({"name": "empty"})
+        images = ensure_snapshot_images(sd, base) if sd else None
+        pod_id = secrets.token_hex(6)
+        scratch = cache_dir("pods", pod_id)
+        for sub in ("exec", "admin", "bin"):
+            (scratch / sub).mkdir(exist_ok=True)
+        shutil.copy(EXEC_SERVER, scratch / "bin" / "execserver.py")
+        labels = labels_for(pod_id, run_id, sample_id)
+        token = secrets.token_urlsafe(24)
+        c = client()
+        ws = c.containers.create(
+            images.workspace if images else base,
+            command=["python3", "/opt/deploysim/bin/execserver.py", "/run/deploysim/exec.sock"],
+            user="root",
+            init=True,
+            network_mode="none",
+            extra_hosts={h: "127.0.0.1" for h in hostnames(sd)} if sd else None,
+            cap_drop=["ALL"],
+            cap_add=["SETUID", "SETGID", "DAC_READ_SEARCH", "KILL"],
+            security_opt=["no-new-privileges"],
+            pids_limit=limits.pids,
+            mem_limit=limits.memory,
+            nano_cpus=int(limits.cpus * 1e9),
+            sysctls={"net.ipv4.ip_unprivileged_port_start": "0"},
+            volumes={
+                str(scratch / "exec"): {"bind": "/run/deploysim", "mode": "rw"},
+                str(scratch / "bin"): {"bind": "/opt/deploysim/bin", "mode": "ro"},
+            },
+            environment={"DEPLOYSIM_AGENT_USER": snap.user, **snap.env},
+            working_dir=snap.workdir,
+            hostname="workstation",
+            labels={**labels, "deploysim.role": "workspace"},
+            detach=True,
+        )
+        pod = cls(pod_id, ws, None, scratch, sd, limits, token)
+        register(pod)
+        try:
+            ws.start()
+            if images and images.services:
+                pod.services = c.containers.create(
+                    images.services,
+                    command=[
+                        "python3",
+                        "-m",
+                        "deploysim.sandbox.sidecar",
+                        "--snapshot",
+                        SERVICES_SNAPSHOT_DIR,
+                        "--state",
+                        "/var/lib/deploysim/state",
+                        "--admin-socket",
+                        "/run/deploysim-admin/admin.sock",
+                    ],
+                    user="services",
+                    init=True,
+                    network_mode=f"container:{ws.id}",
+                    cap_drop=["ALL"],
+                    security_opt=["no-new-privileges"],
+                    pids_limit=256,
+                    mem_limit="512m",
+                    volumes={
+                        str(scratch / "admin"): {"bind": "/run/deploysim-admin", "mode": "rw"}
+                    },
+                    environment={
+                        "DEPLOYSIM_ADMIN_TOKEN": token,
+                        "PYTHONPATH": "/opt/deploysim/lib",
+                    },
+                    labels={**labels, "deploysim.role": "services"},
+                    detach=True,
+                )
+                (scratch / "admin").chmod(0o777)  # the sidecar's user creates its socket here
+                pod.services.start()
+            pod._wait_ready(scratch / "exec" / "ready", ws, "workspace exec server")
+            if pod.services is not None:
+                pod._wait_ready(scratch / "admin" / "ready", pod.services, "services sidecar")
+        except BaseException:
+            pod._close_sync()
+            raise
+        return pod
+
+    def _wait_ready(self, marker: Path, container: Any, what: str) -> None:
+        deadline = time.monotonic() + _READY_TIMEOUT
+        delay = 0.002
+        while not marker.exists():
+            if time.monotonic() > deadline:
+                raise ContainerDiedError(
+                    f"{what} of pod {self.id} not ready after "
+                    f"{_READY_TIMEOUT:.0f} s; logs:\n{_tail_logs(container)}"
+                )
+            if delay > 0.05:
+                container.reload()
+                if container.status not in ("running", "created"):
+                    raise ContainerDiedError(
+                        f"{what} of pod {self.id} exited "
+                        f"({container.status}); logs:\n{_tail_logs(container)}"
+                    )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    async def close(self) -> None:
+        """Remove the pod's containers and scratch folder. Safe to call twice."""
+        await asyncio.to_thread(self._close_sync)
+
+    def _close_sync(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        import docker.errors
+
+        for container in (self.services, self.workspace):
+            if container is None:
+                continue
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as e:
+                if "already in progress" not in str(e):
+                    raise InfrastructureError(f"could not remove {container.name}: {e}") from e
+        unregister(self)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def check_alive(self) -> None:
+        """Raise ContainerDiedError when the workspace is not running (OOM-killed, died)."""
+        self.workspace.reload()
+        state = self.workspace.attrs.get("State", {})
+        if state.get("Status") != "running":
+            why = "OOM-killed" if state.get("OOMKilled") else f"exit code {state.get('ExitCode')}"
+            raise ContainerDiedError(f"workspace of pod {self.id} is {state.get('Status')} ({why})")
+
+    async def _call(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await self.transport.call(request)
+        except ExecServerError as e:
+            await asyncio.to_thread(self.check_alive)
+            raise ContainerDiedError(f"pod {self.id}: {e}") from e
+
+    # ------------------------------------------------------------------ operations
+
+    async def exec(
+        self,
+        cmd: list[str],
+        input: str | bytes | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+        timeout: float | None = None,
+    ) -> ExecResult:
+        """Run a command; a timeout kills the command (and its process group), not the pod.
+
+        Raises:
+            TimeoutError: the command ran longer than ``timeout`` seconds.
+            PermissionError: the command is not executable.
+            ContainerDiedError: the pod died.
+        """
+        data = input.encode() if isinstance(input, str) else input
+        snap_env = self.snapshot.snapshot.env if self.snapshot else {}
+        resp = await self._call(
+            {
+                "op": "exec",
+                "cmd": cmd,
+                "cwd": cwd,
+                "env": env or {},
+                "user": user,
+                "timeout": timeout,
+                "limit": self.limits.output_limit,
+                "input": base64.b64encode(data).decode() if data else None,
+                "base_env": {
+                    "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+                    "REQUESTS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt",
+                    **snap_env,
+                },
+            }
+        )
+        if resp.get("timed_out"):
+            raise TimeoutError(f"command timed out after {timeout} s: {cmd[:3]}")
+        if resp.get("error") == "PermissionError":
+            raise PermissionError(resp.get("message") or f"permission denied: {cmd[0]}")
+        if "returncode" not in resp:
+            raise InfrastructureError(f"exec server failed: {resp}")
+        return ExecResult(
+            resp["returncode"],
+            base64.b64decode(resp["stdout"]).decode("utf-8", errors="replace"),
+            base64.b64decode(resp["stderr"]).decode("utf-8", errors="replace"),
+            bool(resp.get("truncated")),
+        )
+
+    def _workdir(self) -> str:
+        return self.snapshot.snapshot.workdir if self.snapshot else "/home/agent"
+
+    async def read_file(
+        self, path: str, *, limit: int | None = None, user: str | None = None
+    ) -> bytes:
+        """Read a file as bytes (relative paths from the workdir).
+
+        Raises:
+            FileNotFoundError, PermissionError, IsADirectoryError: as the filesystem says.
+            OverflowError: the file is larger than ``limit``.
+        """
+        req: dict[str, Any] = {"op": "read", "path": path, "cwd": self._workdir(), "user": user}
+        if limit is not None:
+            req["limit"] = limit
+        resp = await self._call(req)
+        if "data" in resp:
+            return base64.b64decode(resp["data"])
+        if resp.get("error") == "LimitExceeded":
+            raise OverflowError(f"{path} is {resp.get('message')} bytes, over the limit {limit}")
+        raise _file_error(resp, path)
+
+    async def write_file(
+        self, path: str, contents: str | bytes, *, user: str | None = None
+    ) -> None:
+        """Write a file, creating parent folders (relative paths from the workdir)."""
+        data = contents.encode() if isinstance(contents, str) else contents
+        resp = await self._call(
+            {
+                "op": "write",
+                "path": path,
+                "cwd": self._workdir(),
+                "user": user,
+                "data": base64.b64encode(data).decode(),
+            }
+        )
+        if not resp.get("ok"):
+            raise _file_error(resp, path)
+
+    async def manifest(self, roots: list[str]) -> dict[str, Any]:
+        """Type, mode, owner, size, hash (and small contents) of every file under ``roots``."""
+        resp = await self._call({"op": "manifest", "roots": roots})
+        files: dict[str, Any] = resp.get("files", {})
+        return files
+
+    async def admin(self, method: str, path: str, json_body: Any = None) -> Any:
+        """Call the services sidecar's admin or tool API (over its host-only socket)."""
+        import httpx
+
+        from deploysim.services import ADMIN_TOKEN_HEADER, TOOLS_HOST
+
+        if self.services is None:
+            raise InfrastructureError(f"pod {self.id} has no services sidecar")
+        transport = httpx.AsyncHTTPTransport(uds=str(self.scratch / "admin" / "admin.sock"))
+        async with httpx.AsyncClient(
+            transport=transport, base_url=f"http://{TOOLS_HOST}", timeout=60
+        ) as http:
+            resp = await http.request(
+                method, path, json=json_body, headers={ADMIN_TOKEN_HEADER: self.admin_token}
+            )
+        return resp.json() if resp.content else None
+
+
+def _tail_logs(container: Any) -> str:
+    try:
+        return str(container.logs(tail=20).decode("utf-8", errors="replace"))
+    except Exception as e:  # noqa: BLE001 - logs are best effort inside an error message
+        return f"(no logs: {e})"

@@ -1,0 +1,275 @@
+"""Snapshot images: the base image plus a snapshot's files, databases and services.
+
+Two images per snapshot, both tagged by content:
+
+- ``deploysim/ws-<name>:<hash>``, the workspace: the snapshot's files and SQLite databases
+  (owners and modes applied) and the snapshot CA in the system trust store;
+- ``deploysim/svc-<name>:<hash>``, the services sidecar: deploysim's own package, the snapshot
+  flattened (merged ``extends``, rows and handler modules alongside) and the server TLS key.
+
+Built by creating a stopped container from the base, copying one tar archive in and committing
+it: well under a second, and a no-op when the tag exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any, NamedTuple
+
+import yaml
+
+import deploysim
+from deploysim.sandbox._docker import client
+from deploysim.sandbox._images import AGENT_UID, SERVICES_UID, image_exists
+from deploysim.sandbox._tls import TlsMaterial, tls_for
+from deploysim.snapshots import SnapshotDir, content_hash, materialize_database
+
+__all__ = [
+    "SERVICES_SNAPSHOT_DIR",
+    "SnapshotImages",
+    "TarMember",
+    "ensure_snapshot_images",
+    "hostnames",
+    "owner_uid",
+]
+
+SERVICES_SNAPSHOT_DIR = "/opt/deploysim/snapshot"
+SEED_RECIPE = 1
+_KNOWN_DIRS = frozenset(
+    {
+        "/",
+        "/home",
+        "/home/agent",
+        "/etc",
+        "/usr",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/share",
+        "/var",
+        "/var/lib",
+        "/var/log",
+        "/opt",
+        "/srv",
+        "/tmp",
+        "/root",
+        "/run",
+        "/mnt",
+        "/etc/ssl",
+        "/etc/ssl/certs",
+    }
+)
+_USERS = {"root": 0, "agent": AGENT_UID, "services": SERVICES_UID}
+
+
+class TarMember(NamedTuple):
+    """One entry of a seed archive."""
+
+    data: bytes | None
+    """Content for files; None for directories."""
+    mode: int
+    uid: int
+    kind: str = "file"
+    target: str = ""
+
+
+class SnapshotImages(NamedTuple):
+    """The images a pod for a snapshot runs."""
+
+    workspace: str
+    services: str | None
+    snapshot_hash: str
+
+
+def owner_uid(name: str) -> int:
+    """The uid of a user name known to the base image (or a numeric string)."""
+    if name.isdigit():
+        return int(name)
+    try:
+        return _USERS[name]
+    except KeyError:
+        raise ValueError(f"unknown owner {name!r}; the base image knows {sorted(_USERS)}") from None
+
+
+def hostnames(sd: SnapshotDir) -> list[str]:
+    """Every hostname the snapshot's services answer for."""
+    return sorted({h for s in sd.snapshot.services for h in s.hostnames})
+
+
+def _add_parents(members: dict[str, TarMember], path: str, uid: int) -> None:
+    for parent in PurePosixPath(path).parents:
+        p = str(parent)
+        if p in _KNOWN_DIRS or p in members:
+            continue
+        members[p] = TarMember(None, 0o755, uid, "dir")
+
+
+def _archive(members: dict[str, TarMember]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for path in sorted(members):
+            m = members[path]
+            info = tarfile.TarInfo(path.lstrip("/") or ".")
+            info.mode, info.uid, info.gid, info.mtime = m.mode, m.uid, m.uid, 0
+            if m.kind == "dir":
+                info.type = tarfile.DIRTYPE
+                tf.addfile(info)
+            elif m.kind == "symlink":
+                info.type = tarfile.SYMTYPE
+                info.linkname = m.target
+                tf.addfile(info)
+            else:
+                data = m.data or b""
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _base_ca_bundle(base: str) -> bytes:
+    c = client()
+    container = c.containers.create(base, command=["true"])
+    try:
+        stream, _ = container.get_archive("/etc/ssl/certs/ca-certificates.crt")
+        raw = b"".join(stream)
+    finally:
+        container.remove(force=True)
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tf:
+        member = tf.getmembers()[0]
+        f = tf.extractfile(member)
+        return f.read() if f else b""
+
+
+def _workspace_members(sd: SnapshotDir, tls: TlsMaterial | None, base: str) -> dict[str, TarMember]:
+    snap = sd.snapshot
+    members: dict[str, TarMember] = {}
+    for f in snap.files:
+        uid = owner_uid(f.owner)
+        _add_parents(members, f.path, uid)
+        mode = int(f.mode, 8)
+        if f.kind == "dir":
+            members[f.path] = TarMember(None, mode, uid, "dir")
+        elif f.kind == "symlink":
+            members[f.path] = TarMember(None, 0o777, uid, "symlink", f.target or "")
+        else:
+            members[f.path] = TarMember(sd.file_bytes(f), mode, uid)
+    with tempfile.TemporaryDirectory(prefix="deploysim-db-") as tmp:
+        for db in snap.databases:
+            uid = owner_uid(db.owner)
+            out = materialize_database(sd, db, Path(tmp) / f"{db.name}.db")
+            _add_parents(members, db.path, uid)
+            members[db.path] = TarMember(out.read_bytes(), int(db.mode, 8), uid)
+    if tls is not None:
+        bundle = _base_ca_bundle(base) + b"\n" + tls.ca_cert
+        members["/etc/ssl/certs/ca-certificates.crt"] = TarMember(bundle, 0o644, 0)
+        members["/usr/local/share/ca-certificates/deploysim.crt"] = TarMember(tls.ca_cert, 0o644, 0)
+    if snap.workdir not in _KNOWN_DIRS and snap.workdir not in members:
+        _add_parents(members, snap.workdir + "/x", AGENT_UID)
+    return members
+
+
+def _package_members(root: str) -> dict[str, TarMember]:
+    pkg = Path(deploysim.__file__).parent
+    out: dict[str, TarMember] = {}
+    for p in sorted(pkg.rglob("*.py")):
+        rel = p.relative_to(pkg.parent).as_posix()
+        out[f"{root}/{rel}"] = TarMember(p.read_bytes(), 0o644, 0)
+    return out
+
+
+def _flat_snapshot(sd: SnapshotDir) -> dict[str, TarMember]:
+    """The snapshot as the sidecar needs it: one folder, rows and modules beside the YAML."""
+    snap = sd.snapshot
+    members: dict[str, TarMember] = {}
+    dbs = []
+    for db in snap.databases:
+        tables = []
+        for t in db.tables:
+            rows = sd.table_rows(db, t)
+            name = f"{db.name}__{t.name}.jsonl"
+            data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+            members[f"{SERVICES_SNAPSHOT_DIR}/databases/{name}"] = TarMember(data, 0o644, 0)
+            tables.append(t.model_copy(update={"rows": None, "rows_file": name}))
+        dbs.append(db.model_copy(update={"tables": tables}))
+    for s in snap.services:
+        for ft in s.function_tools:
+            if ft.handler.kind == "python":
+                src = sd.module_path(s.name, ft.handler.module)
+                dest = f"{SERVICES_SNAPSHOT_DIR}/services/{ft.handler.module}"
+                members[dest] = TarMember(src.read_bytes(), 0o644, 0)
+                for helper in src.parent.glob("*.py"):  # modules the handler imports
+                    rel = helper.relative_to(src.parent)
+                    hdest = str(PurePosixPath(dest).parent / rel.as_posix())
+                    members.setdefault(hdest, TarMember(helper.read_bytes(), 0o644, 0))
+    flat = snap.model_copy(update={"files": [], "databases": dbs, "extends": None})
+    text = yaml.safe_dump(flat.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
+    members[f"{SERVICES_SNAPSHOT_DIR}/snapshot.yaml"] = TarMember(text.encode(), 0o644, 0)
+    return members
+
+
+def _services_members(sd: SnapshotDir, tls: TlsMaterial) -> dict[str, TarMember]:
+    members = _package_members("/opt/deploysim/lib")
+    members.update(_flat_snapshot(sd))
+    members["/opt/deploysim/tls"] = TarMember(None, 0o700, SERVICES_UID, "dir")
+    members["/opt/deploysim/tls/server.pem"] = TarMember(tls.server_cert, 0o600, SERVICES_UID)
+    members["/opt/deploysim/tls/server.key"] = TarMember(tls.server_key, 0o600, SERVICES_UID)
+    return members
+
+
+def _digest(members: dict[str, TarMember], extra: str) -> str:
+    h = hashlib.sha256(extra.encode())
+    for path in sorted(members):
+        m = members[path]
+        h.update(f"{path}\0{m.mode}\0{m.uid}\0{m.kind}\0{m.target}\0".encode())
+        h.update(hashlib.sha256(m.data or b"").digest())
+    return h.hexdigest()[:16]
+
+
+def _commit(
+    base: str, repository: str, tag: str, members: dict[str, TarMember], changes: list[str]
+) -> None:
+    c = client()
+    container = c.containers.create(base, command=["true"], labels={"deploysim.role": "build"})
+    try:
+        container.put_archive("/", _archive(members))
+        container.commit(repository=repository, tag=tag, changes=changes)
+    finally:
+        container.remove(force=True)
+
+
+def ensure_snapshot_images(sd: SnapshotDir, base: str) -> SnapshotImages:
+    """Build (once) the workspace and services images of a snapshot on top of ``base``."""
+    snap = sd.snapshot
+    snap_hash = content_hash(sd)
+    hosts = hostnames(sd)
+    tls = tls_for(snap_hash, snap.name, hosts) if snap.services else None
+    ws_members = _workspace_members(sd, tls, base)
+    env: dict[str, Any] = {
+        "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+        "REQUESTS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt",
+        **snap.env,
+    }
+    changes = [f"ENV {k}={json.dumps(v)}" for k, v in sorted(env.items())]
+    changes.append(f"WORKDIR {snap.workdir}")
+    ws_tag = _digest(ws_members, f"{SEED_RECIPE}{base}{changes}")
+    ws_repo = f"deploysim/ws-{snap.name}"
+    if not image_exists(f"{ws_repo}:{ws_tag}"):
+        _commit(base, ws_repo, ws_tag, ws_members, changes)
+    svc_ref = None
+    if snap.services and tls is not None:
+        svc_members = _services_members(sd, tls)
+        svc_tag = _digest(svc_members, f"{SEED_RECIPE}{base}")
+        svc_repo = f"deploysim/svc-{snap.name}"
+        if not image_exists(f"{svc_repo}:{svc_tag}"):
+            _commit(
+                base,
+                svc_repo,
+                svc_tag,
+                svc_members,
+                ["ENV PYTHONPATH=/opt/deploysim/lib", "USER services"],
+            )
+        svc_ref = f"{svc_repo}:{svc_tag}"
+    return SnapshotImages(f"{ws_repo}:{ws_tag}", svc_ref, snap_hash)
