@@ -11,7 +11,7 @@ import json
 import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, TypeVar
@@ -41,6 +41,8 @@ class Record:
     index: int
     value: Any
     locator: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    """File-level facts the record needs (tau2's task, a metadata line before a JSONL trace)."""
 
 
 @dataclass(frozen=True)

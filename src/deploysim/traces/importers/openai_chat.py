@@ -31,7 +31,9 @@ _ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 
 
 def _is_chat_message(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("role"), str) and value["role"] in _ROLES
+    return (
+        isinstance(value, dict) and isinstance(value.get("role"), str) and value["role"] in _ROLES
+    )
 
 
 def _is_request(value: Any) -> bool:
