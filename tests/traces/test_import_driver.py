@@ -69,6 +69,16 @@ def test_every_format_is_registered() -> None:
     """All formats the foundation issue names are registered importers."""
     names = set(importer_names())
     assert {
-        "deploysim", "openai-chat", "openai-responses", "anthropic", "inspect", "otel-genai",
-        "atif", "tau-bench", "tau2", "agentdojo", "agentdojo-invariant", "swe-agent",
+        "deploysim",
+        "openai-chat",
+        "openai-responses",
+        "anthropic",
+        "inspect",
+        "otel-genai",
+        "atif",
+        "tau-bench",
+        "tau2",
+        "agentdojo",
+        "agentdojo-invariant",
+        "swe-agent",
     } <= names

@@ -34,7 +34,9 @@ def test_extra_fields_are_forbidden() -> None:
 
 def test_message_helpers() -> None:
     """Message.text joins text parts; tool_calls/tool_results filter parts."""
-    m = Message(role="assistant", parts=[Text(text="a"), ToolCall(id="1", name="n"), Text(text="b")])
+    m = Message(
+        role="assistant", parts=[Text(text="a"), ToolCall(id="1", name="n"), Text(text="b")]
+    )
     assert m.text == "a\nb"
     assert [c.id for c in m.tool_calls] == ["1"]
     assert m.tool_results == []

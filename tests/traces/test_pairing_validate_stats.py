@@ -22,7 +22,7 @@ def _res(i: str) -> Message:
 
 
 def test_reused_id_after_answer_pairs_positionally() -> None:
-    """A call id reused after its first call was answered pairs with the second call (tau-bench does this)."""
+    """An id reused after its first call was answered pairs with the second call (tau-bench)."""
     t = Trace(id="t", source=SRC, messages=[_call("a"), _res("a"), _call("a"), _res("a")])
     p = pair_calls(t)
     assert len(p.pairs) == 2 and not p.unpaired_calls and not p.unpaired_results
@@ -61,16 +61,23 @@ def test_schema_and_json_findings() -> None:
     """Invalid JSON, off-schema arguments and undeclared tools are warnings naming the call."""
     spec = ToolSpec(
         name="get",
-        parameters={"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+        parameters={
+            "type": "object",
+            "properties": {"id": {"type": "integer"}},
+            "required": ["id"],
+        },
     )
     t = Trace(
         id="t",
         source=SRC,
         tools=[spec],
         messages=[
-            _call("1", arguments={"id": "seven"}), _res("1"),
-            _call("2", arguments=None, raw_arguments="{", parse_error="invalid JSON"), _res("2"),
-            _call("3", name="delete_all", arguments={}), _res("3"),
+            _call("1", arguments={"id": "seven"}),
+            _res("1"),
+            _call("2", arguments=None, raw_arguments="{", parse_error="invalid JSON"),
+            _res("2"),
+            _call("3", name="delete_all", arguments={}),
+            _res("3"),
         ],
     )
     by_code = {f.code: f for f in validate(t)}
@@ -96,7 +103,12 @@ def test_stats_counts() -> None:
     )
     s = trace_stats([t, t])
     assert s.model_dump() == {
-        "traces": 2, "messages": 6, "tool_calls": 4, "tool_results": 2,
-        "unpaired_calls": 2, "unpaired_results": 0, "tools": 3,
+        "traces": 2,
+        "messages": 6,
+        "tool_calls": 4,
+        "tool_results": 2,
+        "unpaired_calls": 2,
+        "unpaired_results": 0,
+        "tools": 3,
         "by_tool": {"get": 2, "put": 2},
     }

@@ -17,8 +17,16 @@ def test_folder_imports_without_error_and_round_trips(folder: Path) -> None:
     assert result.files, f"no trace file recognized in {folder}"
     assert result.skipped == []
     ignored = {Path(i.path).name for i in result.ignored}
-    assert ignored <= {"LICENSE", "tool_schemas.json", "tool_effects.json", "db.json",
-                       "flights.json", "reservations.json", "users.json", "policy.md"}
+    assert ignored <= {
+        "LICENSE",
+        "tool_schemas.json",
+        "tool_effects.json",
+        "db.json",
+        "flights.json",
+        "reservations.json",
+        "users.json",
+        "policy.md",
+    }
     stats = trace_stats(result.traces)
     assert stats.tool_calls > 0
     for t in result.traces:
@@ -27,4 +35,9 @@ def test_folder_imports_without_error_and_round_trips(folder: Path) -> None:
 
 def test_there_is_real_data() -> None:
     """The shared data folders are present (the tests above would silently shrink otherwise)."""
-    assert {p.name for p in TRACE_DIRS} >= {"tau-bench-airline", "tau2-retail", "swe-agent", "inspect-ai"}
+    assert {p.name for p in TRACE_DIRS} >= {
+        "tau-bench-airline",
+        "tau2-retail",
+        "swe-agent",
+        "inspect-ai",
+    }

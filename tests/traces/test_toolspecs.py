@@ -12,7 +12,10 @@ SCHEMA = {"type": "object", "properties": {"q": {"type": "string"}}}
 @pytest.mark.parametrize(
     "definition",
     [
-        {"type": "function", "function": {"name": "search", "description": "d", "parameters": SCHEMA}},
+        {
+            "type": "function",
+            "function": {"name": "search", "description": "d", "parameters": SCHEMA},
+        },
         {"type": "function", "name": "search", "description": "d", "parameters": SCHEMA},
         {"name": "search", "description": "d", "input_schema": SCHEMA},
         {"name": "search", "description": "d", "inputSchema": SCHEMA},
@@ -29,7 +32,9 @@ def test_builtins_get_shipped_schemas() -> None:
     """Anthropic bash / editor and OpenAI shell carry no schema: ours is used."""
     bash = toolspec_from_definition({"type": "bash_20250124", "name": "bash"})
     assert bash.kind == "shell" and "command" in bash.parameters["properties"]
-    editor = toolspec_from_definition({"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"})
+    editor = toolspec_from_definition(
+        {"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"}
+    )
     assert editor.kind == "editor" and editor.parameters["required"] == ["command", "path"]
     shell = toolspec_from_definition({"type": "shell"})
     assert shell.name == "shell" and shell.provider_type == "shell"

@@ -61,7 +61,7 @@ def _read_jsonl(path: Path, text: str) -> list[Any]:
         try:
             values.append(json.loads(line))
         except json.JSONDecodeError as e:
-            values.append(BadLine(lineno, f"line {lineno} is not JSON: {e.msg} at char {e.pos}"))
+            values.append(BadLine(lineno, f"line {lineno} is not JSON: {e.msg} (char {e.pos})"))
     return values
 
 

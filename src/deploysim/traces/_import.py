@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deploysim._errors import TraceFormatError, UnknownFormatError
+from deploysim._errors import ToolSchemaError, TraceFormatError, UnknownFormatError
 from deploysim.traces._documents import TRACE_SUFFIXES, BadLine, Document, read_document
 from deploysim.traces._model import ToolSpec, Trace
 from deploysim.traces._reader import Node, RecordError
@@ -104,6 +104,10 @@ def _convert_record(
     except RecordError as e:
         raise TraceFormatError(
             doc.path, e.reason, record=record.index, field=e.field, format=imp.name
+        ) from e
+    except ToolSchemaError as e:
+        raise TraceFormatError(
+            doc.path, str(e), record=record.index, field="tools", format=imp.name
         ) from e
     except _SHAPE_ERRORS as e:
         raise TraceFormatError(

@@ -129,7 +129,7 @@ def parse_arguments(value: Any) -> ParsedArguments:
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError as e:
-            return ParsedArguments(None, value, f"invalid JSON: {e.msg} at char {e.pos}")
+            return ParsedArguments(None, value, f"invalid JSON: {e.msg} (char {e.pos})")
         if not isinstance(parsed, dict):
             return ParsedArguments(None, value, f"JSON is a {_type_name(parsed)}, not an object")
         return ParsedArguments(parsed, value, None)

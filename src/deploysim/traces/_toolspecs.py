@@ -103,6 +103,16 @@ def toolspec_from_definition(d: Any, where: str = "tool") -> ToolSpec:
         spec = builtin_tool(typ, d.get("name"))
         if spec is not None:
             return spec
+        if not any(k in d for k in ("parameters", "input_schema", "inputSchema")):
+            # A provider-hosted tool (web_search_20250305, code_interpreter): no schema to ship.
+            name = d.get("name") if isinstance(d.get("name"), str) else typ
+            return ToolSpec(
+                name=name,
+                description=str(d.get("description") or ""),
+                kind="provider-builtin",
+                effect="unknown",
+                provider_type=typ,
+            )
     for key in ("parameters", "input_schema", "inputSchema"):
         if key in d:
             return _spec(d.get("name"), d.get("description"), d[key], where)

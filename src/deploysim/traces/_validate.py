@@ -111,7 +111,7 @@ def validate(trace: Trace) -> list[Finding]:
             add("warning", "invalid_arguments", f"{call.name}: {call.parse_error}", idx, call.id)
         spec = declared.get(call.name)
         if spec is None:
-            if declared:
+            if declared and call.executed_by == "client":
                 add(
                     "warning",
                     "undeclared_tool",

@@ -20,10 +20,10 @@ def test_fixtures_match_the_openai_sdk_types(fixtures: Path) -> None:
 
 
 def test_requests_with_tools_and_response(fixtures: Path) -> None:
-    """Request tools become specs; the logged response is the last turn; bad JSON args are kept raw."""
+    """Request tools become specs; the logged response is the last turn; bad JSON stays raw."""
     f = import_file(fixtures / "openai-chat" / "requests.jsonl")
     assert f.format == "openai-chat"
-    first, legacy = f.traces
+    first, _legacy = f.traces
     assert first.id == "chatcmpl-7f3a"
     assert [t.name for t in first.tools] == ["get_order", "refund_order"]
     assert first.tool("refund_order") is not None

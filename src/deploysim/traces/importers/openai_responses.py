@@ -1,0 +1,636 @@
+"""OpenAI Responses API: ``input`` and ``output`` items, tool calls paired on ``call_id``.
+
+A record is a logged request/response (``{"input": [...] | str, "instructions"?, "tools"?,
+"output"?}`` or ``{"request": {...}, "response": {...}}``) or a bare list of items, which is
+one trace. Consecutive model items (reasoning, messages, calls) make one assistant message;
+consecutive outputs make one ``tool`` message. Built-in tools (shell, local_shell,
+apply_patch, computer) get their shipped schemas when the request does not declare them.
+Hosted tools (MCP, web search, file search, code interpreter) are ``executed_by="server"``
+and keep what the item recorded of their result. Items of other types are kept verbatim in
+the ``other_items`` metadata of the message they occur in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from deploysim._errors import ToolSchemaError
+from deploysim.traces._builtin_tools import builtin_tool
+from deploysim.traces._documents import Document
+from deploysim.traces._model import (
+    Message,
+    Part,
+    Reasoning,
+    Role,
+    Text,
+    ToolCall,
+    ToolResult,
+    ToolSpec,
+    Trace,
+)
+from deploysim.traces._reader import Node, parse_arguments, text_of
+from deploysim.traces._registry import ImportContext, Importer, Record, importer
+from deploysim.traces._toolspecs import toolspec_from_definition
+
+__all__ = ["ConvertedItems", "OpenAIResponsesImporter", "response_items"]
+
+_ROLES = frozenset({"user", "assistant", "system", "developer"})
+_PART_TYPES = frozenset(
+    {"input_text", "output_text", "refusal", "input_image", "input_file", "input_audio"}
+)
+# Item types of the SDK (3.57); items of other types are still read, but do not mark a file.
+_ITEM_TYPES = frozenset(
+    {
+        "message",
+        "reasoning",
+        "function_call",
+        "function_call_output",
+        "custom_tool_call",
+        "custom_tool_call_output",
+        "shell_call",
+        "shell_call_output",
+        "local_shell_call",
+        "local_shell_call_output",
+        "apply_patch_call",
+        "apply_patch_call_output",
+        "computer_call",
+        "computer_call_output",
+        "mcp_call",
+        "mcp_list_tools",
+        "mcp_approval_request",
+        "mcp_approval_response",
+        "web_search_call",
+        "file_search_call",
+        "code_interpreter_call",
+        "image_generation_call",
+        "compaction",
+        "item_reference",
+        "tool_search_call",
+        "tool_search_output",
+        "program",
+        "program_output",
+        "additional_tools",
+    }
+)
+# OpenAI's computer actions are objects ({"type": "click", "x", "y"}), unlike Anthropic's.
+_COMPUTER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"action": {"type": "object"}, "actions": {"type": "array"}},
+}
+_META_KEYS = (
+    "model",
+    "tool_choice",
+    "parallel_tool_calls",
+    "previous_response_id",
+    "conversation",
+    "reasoning",
+)
+_RESPONSE_META_KEYS = ("status", "usage", "error", "incomplete_details")
+
+
+def _is_one_of(value: Any, names: frozenset[str]) -> bool:
+    return isinstance(value, str) and value in names
+
+
+def _is_item(value: Any) -> bool:
+    """A typed item (of any type: new ones keep appearing) or an untyped role message."""
+    if not isinstance(value, dict):
+        return False
+    if "type" not in value:
+        return _is_one_of(value.get("role"), _ROLES)
+    return isinstance(value["type"], str)
+
+
+def _is_marker(value: Any) -> bool:
+    """An item only the Responses API writes (chat and Anthropic messages are untyped)."""
+    if not isinstance(value, dict) or not _is_one_of(value.get("type"), _ITEM_TYPES):
+        return False
+    content = value.get("content")
+    return (
+        value["type"] != "message"
+        or isinstance(content, str)
+        or (
+            isinstance(content, list)
+            and all(isinstance(p, dict) and _is_one_of(p.get("type"), _PART_TYPES) for p in content)
+        )
+    )
+
+
+def _is_item_list(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(_is_item(v) for v in value)
+        and any(_is_marker(v) for v in value)
+    )
+
+
+def _is_record(value: Any) -> bool:
+    if _is_item_list(value):
+        return True
+    if not isinstance(value, dict):
+        return False
+    body = value["request"] if isinstance(value.get("request"), dict) else value
+    response = value.get("response")
+    inp = body.get("input")
+    out = response.get("output") if isinstance(response, dict) else body.get("output")
+    if "messages" in body or (inp is None and out is None):
+        return False
+    if not (
+        inp is None
+        or isinstance(inp, str)
+        or (isinstance(inp, list) and all(_is_item(v) for v in inp))
+    ):
+        return False
+    if not (out is None or (isinstance(out, list) and all(_is_item(v) for v in out))):
+        return False
+    return (
+        any(_is_marker(v) for v in (inp if isinstance(inp, list) else []) + (out or []))
+        or isinstance(body.get("instructions"), str)
+        or (isinstance(body.get("model"), str) and inp is not None)
+        or body.get("object") == "response"
+        or (isinstance(response, dict) and response.get("object") == "response")
+    )
+
+
+def _content(node: Node) -> list[Part]:
+    if isinstance(node.value, str):
+        return [Text(text=node.value)] if node.value else []
+    parts: list[Part] = []
+    for p in node.items():
+        kind = p["type"].str()
+        if kind in ("input_text", "output_text", "text"):
+            parts.append(Text(text=p["text"].str()))
+        elif kind == "refusal":
+            parts.append(Text(text=p["refusal"].str()))
+        elif kind == "input_file":
+            parts.append(Text(text=f"[file: {p.get('filename', 'unnamed').str()}]"))
+        else:
+            parts.append(Text(text=f"[{kind.removeprefix('input_')}]"))
+    return parts
+
+
+def _hosted_spec(provider_type: str) -> ToolSpec:
+    if provider_type.startswith("computer"):
+        return ToolSpec(
+            name="computer",
+            description="Control a computer's screen.",
+            parameters=_COMPUTER_SCHEMA,
+            kind="provider-builtin",
+            effect="write",
+            provider_type=provider_type,
+        )
+    name = re.sub(r"(_preview)?(_\d{4}_\d{2}_\d{2})?$", "", provider_type)
+    return ToolSpec(
+        name=name,
+        description=f"OpenAI hosted tool {provider_type}.",
+        kind="provider-builtin",
+        effect="read" if "search" in name else "unknown",
+        provider_type=provider_type,
+    )
+
+
+def _provider_spec(provider_type: str) -> ToolSpec:
+    """The shipped schema of a client built-in (shell, apply_patch), else the hosted tool's."""
+    spec = None if provider_type.startswith("computer") else builtin_tool(provider_type)
+    return spec or _hosted_spec(provider_type)
+
+
+def _tool_specs(node: Node) -> list[ToolSpec]:
+    """Specs of the request's ``tools``; hosted MCP servers are listed by mcp_list_tools."""
+    specs: list[ToolSpec] = []
+    for t in node.items():
+        kind = t.obj().get("type")
+        if kind == "mcp":
+            continue
+        if kind == "namespace":
+            specs.extend(_tool_specs(t["tools"]))
+        elif kind in (None, "function", "custom", "shell", "local_shell", "apply_patch"):
+            try:
+                specs.append(toolspec_from_definition(t.value, t.path))
+            except ToolSchemaError as e:
+                raise t.fail(str(e)) from e
+        else:
+            specs.append(_hosted_spec(t["type"].str()))
+    return specs
+
+
+class _Conversion:
+    """Walks items in order, grouping them into messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.tools: list[ToolSpec] = []
+        self.provider_calls: dict[str, str] = {}  # tool name -> provider type, for built-ins
+        self._role: Role | None = None
+        self._parts: list[Part] = []
+        self._ids: list[str] = []
+        self._meta: dict[str, Any] = {}
+        self._local_shell_ids: dict[str, str] = {}  # item id -> call_id
+        self._handlers: dict[str, Callable[[Node], None]] = {
+            "message": self._message,
+            "reasoning": self._reasoning,
+            "function_call": self._function_call,
+            "custom_tool_call": self._custom_call,
+            "shell_call": self._shell_call,
+            "local_shell_call": self._local_shell_call,
+            "apply_patch_call": self._apply_patch_call,
+            "computer_call": self._computer_call,
+            "mcp_call": self._mcp_call,
+            "mcp_list_tools": self._mcp_list_tools,
+            "web_search_call": self._server_call,
+            "file_search_call": self._server_call,
+            "code_interpreter_call": self._server_call,
+            "shell_call_output": self._shell_output,
+            "local_shell_call_output": self._local_shell_output,
+            "apply_patch_call_output": self._patch_output,
+        }
+
+    def flush(self) -> None:
+        """Close the message being built."""
+        if self._role is not None:
+            meta = dict(self._meta)
+            if len(self._ids) > 1:
+                meta["item_ids"] = self._ids
+            self.messages.append(
+                Message(
+                    role=self._role,
+                    parts=self._parts,
+                    id=self._ids[0] if self._ids else None,
+                    metadata=meta,
+                )
+            )
+        self._role, self._parts, self._ids, self._meta = None, [], [], {}
+
+    def _add(
+        self,
+        role: Role,
+        parts: list[Part],
+        item: Node | None,
+        *,
+        alone: bool = False,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        if role != self._role or alone:
+            self.flush()
+            self._role = role
+        self._parts.extend(parts)
+        item_id = item.value.get("id") if item is not None else None
+        if isinstance(item_id, str):
+            self._ids.append(item_id)
+        self._meta.update(meta or {})
+        if alone:
+            self.flush()
+
+    def add_source(
+        self, source: Node, role: Role = "user", meta: dict[str, Any] | None = None
+    ) -> None:
+        """Add a string (one message of ``role``) or a list of items."""
+        if isinstance(source.value, str):
+            self._add(role, [Text(text=source.value)], None, alone=True, meta=meta)
+        elif source.value is not None:
+            for item in source.items():
+                self.item(item)
+
+    def _call(self, item: Node, call: ToolCall, provider_type: str | None = None) -> None:
+        if provider_type:
+            self.provider_calls.setdefault(call.name, provider_type)
+        self._add("assistant", [call], item)
+
+    def _result(self, item: Node | None, result: ToolResult) -> None:
+        self._add("tool", [result], item)
+
+    def item(self, node: Node) -> None:
+        """Convert one item; unknown types are kept in the message's ``other_items``."""
+        kind = node["type"].str() if node.has("type") else "message"
+        if kind in self._handlers:
+            self._handlers[kind](node)
+        elif kind in ("function_call_output", "custom_tool_call_output", "computer_call_output"):
+            self._output(node)
+        else:
+            if self._role is None:
+                self._role = "assistant"
+            self._meta.setdefault("other_items", []).append(node.value)
+
+    def _message(self, node: Node) -> None:
+        role = node["role"].str()
+        parts = _content(node["content"])
+        if role == "assistant":
+            self._add("assistant", parts, node)
+        elif role in ("system", "developer"):
+            meta = {"original_role": "developer"} if role == "developer" else {}
+            self._add("system", parts, node, alone=True, meta=meta)
+        elif role == "user":
+            self._add("user", parts, node, alone=True)
+        else:
+            raise node["role"].fail(f"unknown role {role!r}")
+
+    def _reasoning(self, node: Node) -> None:
+        texts = [p["text"].str() for k in ("summary", "content") for p in node.get(k, []).items()]
+        opaque = node.opt_str("encrypted_content")
+        self._add("assistant", [Reasoning(text="\n\n".join(texts), opaque=opaque)], node)
+
+    def _function_call(self, node: Node) -> None:
+        parsed = parse_arguments(node.get("arguments").value)
+        self._call(
+            node,
+            ToolCall(
+                id=node["call_id"].id(),
+                name=node["name"].str(),
+                arguments=parsed.arguments,
+                raw_arguments=parsed.raw,
+                parse_error=parsed.error,
+            ),
+        )
+
+    def _custom_call(self, node: Node) -> None:
+        text = node.get("input", "").str()
+        self._call(
+            node,
+            ToolCall(
+                id=node["call_id"].id(),
+                name=node["name"].str(),
+                arguments={"input": text},
+                raw_arguments=text,
+            ),
+        )
+
+    def _shell_call(self, node: Node) -> None:
+        action = node["action"]
+        action["commands"].arr()
+        args = {k: v for k, v in action.obj().items() if v is not None}
+        self._call(node, ToolCall(id=node["call_id"].id(), name="shell", arguments=args), "shell")
+
+    def _local_shell_call(self, node: Node) -> None:
+        action = node["action"]
+        action["command"].arr()
+        args = {k: v for k, v in action.obj().items() if v is not None and k != "type"}
+        call_id = node["call_id"].id()
+        if node.has("id"):
+            self._local_shell_ids[node["id"].id()] = call_id
+        self._call(node, ToolCall(id=call_id, name="local_shell", arguments=args), "local_shell")
+
+    def _apply_patch_call(self, node: Node) -> None:
+        operation = node["operation"].obj()
+        self._call(
+            node,
+            ToolCall(id=node["call_id"].id(), name="apply_patch", arguments=dict(operation)),
+            "apply_patch",
+        )
+
+    def _computer_call(self, node: Node) -> None:
+        d = node.obj()
+        args = {k: d[k] for k in ("action", "actions") if d.get(k) is not None}
+        self._call(
+            node,
+            ToolCall(id=node["call_id"].id(), name="computer", arguments=args),
+            "computer_use_preview",
+        )
+
+    def _mcp_call(self, node: Node) -> None:
+        call_id = node["id"].id()
+        parsed = parse_arguments(node.get("arguments").value)
+        self._call(
+            node,
+            ToolCall(
+                id=call_id,
+                name=node["name"].str(),
+                arguments=parsed.arguments,
+                raw_arguments=parsed.raw,
+                parse_error=parsed.error,
+                executed_by="server",
+            ),
+        )
+        error = node.get("error").value
+        failed = error is not None or node.obj().get("status") == "failed"
+        detail = error.get("content") or error.get("message") if isinstance(error, dict) else error
+        error_type = error.get("type") if isinstance(error, dict) else None
+        error_type = error_type if isinstance(error_type, str) else None
+        output = node.opt_str("output") or text_of(detail)
+        self._result(
+            None,
+            ToolResult(
+                call_id=call_id,
+                output=output,
+                is_error=failed,
+                error_type=error_type if isinstance(error_type, str) else None,
+                structured=error,
+                name=node["name"].str(),
+            ),
+        )
+
+    def _mcp_list_tools(self, node: Node) -> None:
+        for t in node["tools"].items():
+            d = {
+                "name": t["name"].str(),
+                "description": t.get("description").value,
+                "input_schema": t.get("input_schema").value,
+            }
+            try:
+                spec = toolspec_from_definition(d, t.path)
+            except ToolSchemaError as e:
+                raise t.fail(str(e)) from e
+            self.tools.append(spec.model_copy(update={"provider_type": "mcp"}))
+
+    def _server_call(self, node: Node) -> None:
+        kind = node["type"].str().removesuffix("_call")
+        call_id = node["id"].id()
+        if kind == "web_search":
+            args = node.get("action", {}).obj()
+        elif kind == "file_search":
+            args = {"queries": node.get("queries", []).arr()}
+        else:
+            args = {"code": node.opt_str("code"), "container_id": node.opt_str("container_id")}
+        self._call(
+            node, ToolCall(id=call_id, name=kind, arguments=args, executed_by="server"), kind
+        )
+        recorded = node.get("results" if kind == "file_search" else "outputs")
+        failed = node.obj().get("status") == "failed"
+        if recorded.value is None and not failed:
+            return
+        listed = recorded.arr() if recorded.value is not None else []
+        texts = [r.get("logs", r) if isinstance(r, dict) else r for r in listed]
+        self._result(
+            None,
+            ToolResult(
+                call_id=call_id,
+                output=text_of(texts),
+                is_error=failed,
+                structured=recorded.value,
+                name=kind,
+            ),
+        )
+
+    def _output(self, node: Node) -> None:
+        output = node["output"].value
+        call_id = node["call_id"].id()
+        if node.obj().get("type") == "computer_call_output":
+            text = "[screenshot]"
+        else:
+            text = text_of(output)
+        self._result(
+            node,
+            ToolResult(
+                call_id=call_id,
+                output=text,
+                name=node.opt_str("name"),
+                structured=None if isinstance(output, str) else output,
+            ),
+        )
+
+    def _shell_output(self, node: Node) -> None:
+        texts: list[str] = []
+        error_type: str | None = None
+        failed = False
+        for chunk in node["output"].items():
+            texts += [t for t in (chunk.get(k, "").str() for k in ("stdout", "stderr")) if t]
+            outcome = chunk.get("outcome", {}).obj()
+            if outcome.get("type") == "timeout":
+                failed, error_type = True, "timeout"
+            elif outcome.get("exit_code") not in (0, None):
+                failed = True
+        self._result(
+            node,
+            ToolResult(
+                call_id=node["call_id"].id(),
+                output="\n".join(texts),
+                is_error=failed,
+                error_type=error_type,
+                structured=node["output"].value,
+            ),
+        )
+
+    def _local_shell_output(self, node: Node) -> None:
+        call_id = (node["call_id"] if node.has("call_id") else node["id"]).id()
+        output = node["output"].str()
+        try:
+            parsed = json.loads(output)
+        except json.JSONDecodeError:
+            parsed = None
+        meta = parsed.get("metadata", parsed) if isinstance(parsed, dict) else {}
+        failed = isinstance(meta, dict) and meta.get("exit_code") not in (0, None)
+        # This item's ``id`` names the call, so it is no message id.
+        self._result(
+            None,
+            ToolResult(
+                call_id=self._local_shell_ids.get(call_id, call_id),
+                output=output,
+                is_error=failed,
+                structured=parsed if isinstance(parsed, dict) else None,
+            ),
+        )
+
+    def _patch_output(self, node: Node) -> None:
+        self._result(
+            node,
+            ToolResult(
+                call_id=node["call_id"].id(),
+                output=node.get("output", "").str(),
+                is_error=node.obj().get("status") == "failed",
+            ),
+        )
+
+
+class ConvertedItems(NamedTuple):
+    """Messages made from Responses items, and the tools the items themselves tell of."""
+
+    messages: list[Message]
+    tools: list[ToolSpec]
+    """Tools listed by ``mcp_list_tools`` items, and built-ins called but not declared."""
+
+
+def response_items(
+    *sources: Node, instructions: Node | None = None, declared: Sequence[ToolSpec] = ()
+) -> ConvertedItems:
+    """Convert instructions, then each source (a string or a list of items), into messages.
+
+    Other importers whose records embed Responses items (agent SDK input lists) reuse this.
+    """
+    conv = _Conversion()
+    if instructions is not None and instructions.value is not None:
+        conv.add_source(instructions, role="system", meta={"source": "instructions"})
+    for source in sources:
+        conv.add_source(source)
+    conv.flush()
+    names = {t.name for t in (*declared, *conv.tools)}
+    builtins = [
+        _provider_spec(ptype) for name, ptype in conv.provider_calls.items() if name not in names
+    ]
+    return ConvertedItems(conv.messages, conv.tools + builtins)
+
+
+def _metadata(body: Node, response: Node | None) -> dict[str, Any]:
+    meta = {k: body.obj()[k] for k in _META_KEYS if body.obj().get(k) is not None}
+    if response is not None:
+        r = response.obj()
+        meta.update({k: r[k] for k in _RESPONSE_META_KEYS if r.get(k) is not None})
+        if r.get("model") is not None:
+            meta.setdefault("model", r["model"])
+        if r.get("id") is not None:
+            meta["response_id"] = r["id"]
+    servers = [
+        t.get("server_label")
+        for t in body.obj().get("tools") or []
+        if isinstance(t, dict) and t.get("type") == "mcp"
+    ]
+    if servers:
+        meta["mcp_servers"] = servers
+    return meta
+
+
+@importer
+class OpenAIResponsesImporter(Importer):
+    """OpenAI Responses API request/response logs, or bare item lists."""
+
+    name = "openai-responses"
+    description = "OpenAI Responses API items (input/output, call_id pairing, built-in tools)"
+    priority = 60
+
+    def sniff(self, doc: Document) -> bool:
+        """A request/response record (or lines of them) or a bare list of Responses items."""
+        if doc.kind not in ("json", "jsonl"):
+            return False
+        if doc.kind == "json" and _is_item_list(doc.data):
+            return True
+        return _is_record(doc.first())
+
+    def records(self, doc: Document) -> Any:
+        """A bare item list is one record; otherwise one record per list item or line."""
+        if doc.kind == "json" and _is_item_list(doc.data):
+            return iter([Record(0, doc.data)])
+        return super().records(doc)
+
+    def convert(self, record: Node, ctx: ImportContext) -> Trace:
+        """Messages from instructions, input and output items; tools; response facts."""
+        if isinstance(record.value, list):
+            items = response_items(record)
+            return Trace(
+                id=ctx.trace_id(),
+                source=ctx.source(),
+                messages=items.messages,
+                tools=items.tools,
+                raw=record.value,
+            )
+        body = record["request"] if record.has("request") else record
+        response = record.get("response")
+        output = response.get("output") if response.value is not None else body.get("output")
+        if output.value is None and not body.has("input"):
+            raise body.get("input").fail("required field is missing (and there is no output)")
+        declared = _tool_specs(body.get("tools", []))
+        items = response_items(
+            body.get("input"), output, instructions=body.get("instructions"), declared=declared
+        )
+        # A flat log merges the response's fields (id, status, usage) into the request's.
+        resp = response if response.value is not None else body if body.has("output") else None
+        natural = record.obj().get("id") or (resp.obj().get("id") if resp else None)
+        return Trace(
+            id=ctx.trace_id(natural),
+            source=ctx.source(),
+            metadata=_metadata(body, resp),
+            tools=declared + items.tools,
+            messages=items.messages,
+            raw=record.value,
+        )

@@ -1,0 +1,320 @@
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploysim.errors import TraceFormatError
+from deploysim.traces import (
+    Reasoning,
+    Trace,
+    get_importer,
+    import_file,
+    read_document,
+    validate,
+)
+
+MAIN, NO_CONTENT, LEGACY = (f"4bf92f3577b34da6a3ce929d0e0e47a{c}" for c in "234")
+
+
+def _otel(fixtures: Path, name: str) -> Path:
+    return fixtures / "otel-genai" / name
+
+
+def _span(
+    trace: str,
+    span: str,
+    start: int,
+    attrs: dict[str, Any],
+    parent: str | None = None,
+    status: str = "UNSET",
+) -> dict[str, Any]:
+    """A flat span as the Python SDK's ``span.to_json()`` writes it."""
+    return {
+        "name": f"{attrs.get('gen_ai.operation.name', 'span')} x",
+        "context": {"trace_id": f"0x{trace}", "span_id": f"0x{span}", "trace_state": "[]"},
+        "kind": "SpanKind.INTERNAL",
+        "parent_id": f"0x{parent}" if parent else None,
+        "start_time": f"2026-03-01T08:00:{start:02d}.000000Z",
+        "end_time": f"2026-03-01T08:00:{start:02d}.500000Z",
+        "status": {"status_code": status},
+        "attributes": attrs,
+        "events": [],
+        "links": [],
+    }
+
+
+def _chat(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.input.messages": json.dumps(inputs),
+        "gen_ai.output.messages": json.dumps(outputs),
+    }
+
+
+def _text(role: str, text: str) -> dict[str, Any]:
+    return {"role": role, "parts": [{"type": "text", "content": text}]}
+
+
+def test_detected_by_content(fixtures: Path, shared_traces: Path) -> None:
+    """OTLP and SDK span dumps are detected; the sniffer claims no other fixture or file."""
+    for name in ("otlp_export.json", "sdk_spans.json", "malformed.jsonl"):
+        assert import_file(_otel(fixtures, name), skip_invalid=True).format == "otel-genai"
+    sniffer = get_importer("otel-genai")
+    others = [p for p in fixtures.rglob("*") if p.is_file() and p.parent.name != "otel-genai"]
+    others += [p for p in shared_traces.rglob("*") if p.suffix in (".json", ".eval", ".traj")]
+    assert others
+    for path in others:
+        assert not sniffer.sniff(read_document(path)), path
+
+
+def test_otlp_and_sdk_dump_give_the_same_traces(fixtures: Path) -> None:
+    """The same spans exported as OTLP/JSON and as SDK to_json() give equal traces, by trace id."""
+    otlp = import_file(_otel(fixtures, "otlp_export.json")).traces
+    sdk = import_file(_otel(fixtures, "sdk_spans.json")).traces
+    assert [t.id for t in otlp] == [t.id for t in sdk] == [MAIN, NO_CONTENT, LEGACY]
+    assert [t.source.locator for t in otlp] == [MAIN, NO_CONTENT, LEGACY]
+    for a, b in zip(otlp, sdk, strict=True):
+        assert (a.messages, a.tools, a.metadata) == (b.messages, b.tools, b.metadata)
+
+
+def test_cumulative_chat_spans_merge_without_duplicates(fixtures: Path) -> None:
+    """Last chat span's input + output is the conversation; tool spans mark the failed call."""
+    t = import_file(_otel(fixtures, "otlp_export.json")).traces[0]
+    assert [m.role for m in t.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+    assert t.messages[0].text == "You are the support agent of Acme Outfitters. Be brief."
+    assert t.messages[2].parts[0] == Reasoning(text="Check the order status before cancelling.")
+    calls, results = t.tool_calls(), t.tool_results()
+    assert [(c.id, c.name) for c in calls] == [
+        ("call_7Qx1", "get_order"),
+        ("call_9Kd2", "cancel_order"),
+    ]
+    assert calls[1].arguments == {"order_id": "W1001", "reason": "no longer needed"}
+    assert results[0].structured == {"order_id": "W1001", "status": "shipped", "total": 86.4}
+    assert not results[0].is_error
+    assert results[1].output == "error: order W1001 has shipped and cannot be cancelled"
+    assert results[1].is_error and results[1].error_type == "OrderStateError"
+    assert [s.name for s in t.tools] == ["get_order", "cancel_order", "web_search"]
+    assert t.tool("get_order").parameters["required"] == ["order_id"]
+    assert validate(t) == []
+    assert t.metadata == {
+        "trace_id": MAIN,
+        "span_count": 6,
+        "provider": "openai",
+        "agent_name": "support-bot",
+        "agent_id": "agt_01",
+        "conversation_id": "conv_5521",
+        "model": "gpt-4.1-2025-04-14",
+        "usage": {"input_tokens": 412 + 498 + 561, "output_tokens": 38 + 31 + 29},
+        "conversation_span": "0000000000000016",
+        "service_name": "support-bot",
+    }
+
+
+def test_without_content_calls_come_from_tool_spans(fixtures: Path) -> None:
+    """Content capture off: execute_tool spans give calls and results, split at chat spans."""
+    t = import_file(_otel(fixtures, "sdk_spans.json")).traces[1]
+    shape = [
+        (m.role, [getattr(p, "id", None) or getattr(p, "call_id", None) for p in m.parts])
+        for m in t.messages
+    ]
+    assert shape == [
+        ("assistant", ["call_b1", "call_b2"]),
+        ("tool", ["call_b1"]),
+        ("tool", ["call_b2"]),
+        ("assistant", ["call_b3"]),
+        ("tool", ["call_b3"]),
+    ]
+    first = t.tool_calls()[0]
+    assert first.arguments == {"order_id": "W2002"}
+    assert first.raw_arguments == '{"order_id": "W2002"}'
+    assert t.tool_results()[2].output == '{"ok": true}'
+    assert [f.code for f in validate(t)] == ["no_tool_specs"]
+
+
+def test_legacy_message_events(fixtures: Path) -> None:
+    """Per-message span events (semconv <= 1.36) build the conversation, choice last."""
+    t = import_file(_otel(fixtures, "otlp_export.json")).traces[2]
+    assert [m.role for m in t.messages] == ["system", "user", "assistant", "tool", "assistant"]
+    (call,) = t.tool_calls()
+    assert (call.id, call.name, call.arguments) == ("call_w1", "get_weather", {"city": "Paris"})
+    assert call.raw_arguments == '{"city": "Paris"}'
+    assert t.tool_results()[0].output == "rainy, 14C"
+    assert t.messages[-1].text == "It is rainy in Paris, 14C."
+    assert t.metadata["provider"] == "openai" and t.metadata["model"] == "gpt-4o-mini"
+
+
+def test_spans_are_ordered_by_start_time(fixtures: Path, tmp_path: Path) -> None:
+    """Reversing the file's span order changes nothing: the last chat span is found by time."""
+    spans = json.loads(_otel(fixtures, "sdk_spans.json").read_text())
+    reversed_file = tmp_path / "reversed.json"
+    reversed_file.write_text(json.dumps(spans[::-1]))
+    forward = import_file(_otel(fixtures, "sdk_spans.json")).traces
+    backward = {t.id: t for t in import_file(reversed_file).traces}
+    for t in forward:
+        assert backward[t.id].messages == t.messages
+
+
+def test_otlp_jsonl_exports_are_merged_by_trace_id(fixtures: Path, tmp_path: Path) -> None:
+    """One OTLP export per line (collector file exporter): spans of one trace are regrouped."""
+    export = json.loads(_otel(fixtures, "otlp_export.json").read_text())
+    (rs,) = export["resourceSpans"]
+    (scope,) = rs["scopeSpans"]
+    lines = [
+        {"resourceSpans": [{**rs, "scopeSpans": [{**scope, "spans": [span]}]}]}
+        for span in scope["spans"]
+    ]
+    path = tmp_path / "collector.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    merged = import_file(path)
+    assert merged.format == "otel-genai"
+    whole = import_file(_otel(fixtures, "otlp_export.json")).traces
+    assert [(t.id, t.messages, t.tools) for t in merged.traces] == [
+        (t.id, t.messages, t.tools) for t in whole
+    ]
+
+
+def test_divergent_spans_and_unmatched_tool_spans_are_reported(tmp_path: Path) -> None:
+    """A sub-agent chat span and a tool span outside the conversation are listed, not merged."""
+    tid = "00000000000000000000000000000abc"
+    u1 = _text("user", "Book a table for two.")
+    a1 = {
+        "role": "assistant",
+        "parts": [
+            {"type": "tool_call", "id": "c1", "name": "find_table", "arguments": '{"seats": 2}'}
+        ],
+    }
+    t1 = {
+        "role": "user",
+        "parts": [
+            {"type": "tool_call_response", "id": "c1", "result": "table 7"},
+            {"type": "text", "content": "(tool ran)"},
+        ],
+    }
+    spans = [
+        _span(tid, "01", 1, {"gen_ai.operation.name": "invoke_agent"}),
+        _span(tid, "02", 2, _chat([u1], [a1]), parent="01"),
+        _span(
+            tid,
+            "03",
+            3,
+            _chat([_text("user", "Summarize")], [_text("assistant", "ok")]),
+            parent="01",
+        ),
+        _span(
+            tid,
+            "04",
+            4,
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "log",
+                "gen_ai.tool.call.id": "zz9",
+            },
+            parent="01",
+        ),
+        _span(
+            tid,
+            "05",
+            5,
+            _chat([u1, a1, t1], [_text("assistant", "Table 7 is yours.")]),
+            parent="01",
+        ),
+    ]
+    path = tmp_path / "spans.json"
+    path.write_text(json.dumps(spans))
+    (t,) = import_file(path).traces
+    assert t.metadata["divergent_spans"] == ["03"]
+    assert t.metadata["unmatched_tool_spans"] == [
+        {"span_id": "04", "name": "log", "call_id": "zz9"}
+    ]
+    assert [m.role for m in t.messages] == ["user", "assistant", "tool", "user", "assistant"]
+    assert t.tool_calls()[0].raw_arguments == '{"seats": 2}'
+    assert t.tool_results()[0].output == "table 7"
+    assert t.messages[3].text == "(tool ran)"
+
+
+def test_missing_result_is_filled_from_tool_span(tmp_path: Path) -> None:
+    """A call answered only by its execute_tool span gets that result after the call."""
+    tid = "00000000000000000000000000000def"
+    call = {
+        "role": "assistant",
+        "parts": [{"type": "tool_call", "id": "c9", "name": "get_time", "arguments": {}}],
+    }
+    spans = [
+        _span(tid, "01", 1, _chat([_text("user", "time?")], [call])),
+        _span(
+            tid,
+            "02",
+            2,
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "get_time",
+                "gen_ai.tool.call.id": "c9",
+                "gen_ai.tool.call.result": "08:00",
+            },
+        ),
+    ]
+    path = tmp_path / "spans.json"
+    path.write_text(json.dumps(spans))
+    (t,) = import_file(path).traces
+    assert [m.role for m in t.messages] == ["user", "assistant", "tool"]
+    assert t.tool_results()[0].output == "08:00" and t.tool_results()[0].name == "get_time"
+    assert [f.code for f in validate(t)] == ["no_tool_specs"]
+
+
+def test_content_on_the_operation_details_event(tmp_path: Path) -> None:
+    """Content recorded on the inference.operation.details event is read like span content."""
+    tid = "00000000000000000000000000000fed"
+    span = _span(tid, "01", 1, {"gen_ai.operation.name": "chat"})
+    span["events"] = [
+        {
+            "name": "gen_ai.client.inference.operation.details",
+            "timestamp": "2026-03-01T08:00:01.400000Z",
+            "attributes": _chat([_text("user", "hello")], [_text("assistant", "hi there")]),
+        }
+    ]
+    path = tmp_path / "spans.json"
+    path.write_text(json.dumps([span]))
+    (t,) = import_file(path).traces
+    assert [(m.role, m.text) for m in t.messages] == [("user", "hello"), ("assistant", "hi there")]
+
+
+def test_malformed_record_names_record_and_field(fixtures: Path) -> None:
+    """The line that is not JSON fails as record 1; the first record imported fine."""
+    with pytest.raises(TraceFormatError) as e:
+        import_file(_otel(fixtures, "malformed.jsonl"))
+    assert e.value.record == 1 and "not JSON" in e.value.reason
+
+
+def test_skip_invalid_keeps_good_records(fixtures: Path) -> None:
+    """Bad JSON content and an unknown role are skipped with their field; failed tool kept."""
+    f = import_file(_otel(fixtures, "malformed.jsonl"), skip_invalid=True)
+    assert [t.source.index for t in f.traces] == [0, 3]
+    assert [(s.record, s.field) for s in f.skipped] == [
+        (1, None),
+        (2, "spans[0].attributes.gen_ai.input.messages"),
+        (4, "spans[0].attributes.gen_ai.input.messages[0].role"),
+    ]
+    failed = f.traces[1].tool_results()[0]
+    assert failed.is_error and failed.error_type == "TimeoutError"
+    assert failed.output == "TimeoutError: inventory service did not answer"
+
+
+def test_round_trip(fixtures: Path) -> None:
+    """Every imported trace survives a JSON round trip unchanged."""
+    traces = [
+        t
+        for n in ("otlp_export.json", "sdk_spans.json")
+        for t in import_file(_otel(fixtures, n)).traces
+    ]
+    assert len(traces) == 6
+    for t in traces:
+        assert Trace.model_validate_json(t.model_dump_json()) == t
