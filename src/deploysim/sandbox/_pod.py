@@ -30,10 +30,17 @@ from deploysim.sandbox._images import ensure_base_image
 from deploysim.sandbox._lifecycle import labels_for, register, unregister
 from deploysim.sandbox._paths import cache_dir
 from deploysim.sandbox._seed import SERVICES_SNAPSHOT_DIR, ensure_snapshot_images, hostnames
+from deploysim.sandbox._state import (
+    PodState,
+    baseline_manifest,
+    capture_state,
+    pod_image,
+    watch_roots,
+)
 from deploysim.sandbox._transport import ExecServerError, SocketTransport
 from deploysim.snapshots import Snapshot, SnapshotDir
 
-__all__ = ["ContainerDiedError", "ExecResult", "Pod", "PodLimits", "SandboxFileError"]
+__all__ = ["ContainerDiedError", "ExecResult", "Pod", "PodLimits"]
 
 EXEC_SERVER = Path(__file__).with_name("execserver.py")
 _READY_TIMEOUT = 30.0
@@ -120,9 +127,15 @@ class Pod:
         Raises:
             InfrastructureError: the engine, an image build or a container failed.
         """
-        return await asyncio.to_thread(
+        pod = await asyncio.to_thread(
             cls._start_sync, snapshot, limits or PodLimits(), run_id, sample_id
         )
+        try:
+            pod.baseline = await baseline_manifest(pod, pod_image(pod), watch_roots(snapshot))
+        except BaseException:
+            await pod.close()
+            raise
+        return pod
 
     @classmethod
     def _start_sync(
@@ -359,6 +372,10 @@ class Pod:
         resp = await self._call({"op": "manifest", "roots": roots})
         files: dict[str, Any] = resp.get("files", {})
         return files
+
+    async def capture_state(self) -> PodState:
+        """Files, database rows and service side effects changed since the pod started."""
+        return await capture_state(self)
 
     async def admin(self, method: str, path: str, json_body: Any = None) -> Any:
         """Call the services sidecar's admin or tool API (over its host-only socket)."""
