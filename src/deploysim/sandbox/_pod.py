@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import posixpath
 import secrets
 import shutil
 import time
@@ -297,6 +298,7 @@ class Pod:
             ContainerDiedError: the pod died.
         """
         data = input.encode() if isinstance(input, str) else input
+        cwd = posixpath.join(self._workdir(), cwd) if cwd else self._workdir()
         snap_env = self.snapshot.snapshot.env if self.snapshot else {}
         resp = await self._call(
             {

@@ -1,0 +1,95 @@
+"""Sandbox tests run against a real Docker engine (`make test` starts one and builds the base)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from deploysim.errors import InfrastructureError
+
+
+def _engine_or_fail() -> None:
+    from deploysim.sandbox._docker import client
+
+    try:
+        client()
+    except InfrastructureError as e:
+        pytest.fail(f"the sandbox tests need a Docker engine: {e}")
+
+
+@pytest.fixture(scope="session")
+def base_image() -> str:
+    """The base image (built on first use; `make test` builds it before pytest runs)."""
+    _engine_or_fail()
+    from deploysim.sandbox._images import ensure_base_image
+
+    return ensure_base_image().tag
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leaked_containers() -> Iterator[None]:
+    """Count deploysim containers before and after the whole session: nothing may leak."""
+    from deploysim.sandbox._docker import client
+
+    try:
+        c = client()
+    except InfrastructureError:
+        yield
+        return
+    before = {x.id for x in c.containers.list(all=True, filters={"label": "deploysim.pod"})}
+    yield
+    after = {x.id for x in c.containers.list(all=True, filters={"label": "deploysim.pod"})}
+    leaked = after - before
+    assert not leaked, f"sandbox tests leaked {len(leaked)} containers"
+
+
+SMALL_SNAPSHOT = """\
+name: small
+env:
+  APP_ENV: staging
+files:
+  - path: /home/agent/notes.txt
+    content: "remember the milk\\n"
+  - path: /home/agent/.ssh/id_ed25519
+    content: "-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAA\\n-----END OPENSSH PRIVATE KEY-----\\n"
+    mode: "0600"
+  - path: /etc/motd
+    content: "welcome\\n"
+    owner: root
+databases:
+  - name: shop
+    path: /srv/shop/shop.db
+    tables:
+      - name: customers
+        primary_key: [id]
+        columns:
+          - {name: id, type: TEXT}
+          - {name: name}
+          - {name: tags, type: JSON}
+        rows:
+          - {id: cus_7Hq2, name: Ines Duarte, tags: [vip]}
+          - {id: cus_9Lm4, name: Tomas Weber, tags: []}
+"""
+
+
+@pytest.fixture(scope="session")
+def small_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small snapshot folder: files with owners and modes, one SQLite table."""
+    root = tmp_path_factory.mktemp("small")
+    (root / "snapshot.yaml").write_text(SMALL_SNAPSHOT)
+    return root
+
+
+@pytest.fixture
+async def pod(base_image: str, small_snapshot: Path) -> AsyncIterator[object]:
+    """A fresh pod of the small snapshot, closed after the test."""
+    from deploysim.sandbox._pod import Pod
+    from deploysim.snapshots import load_snapshot
+
+    p = await Pod.start(load_snapshot(small_snapshot), sample_id="test")
+    try:
+        yield p
+    finally:
+        await p.close()
