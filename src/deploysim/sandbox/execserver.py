@@ -116,6 +116,16 @@ def _pump(
             return False, truncated, status
 
 
+def _kill_group(pgid: int) -> None:
+    """Kill a process group until it is empty: a fork bomb keeps adding members."""
+    for _ in range(200):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.005)
+
+
 def _op_exec(req: dict[str, Any]) -> dict[str, Any]:
     cmd = req["cmd"]
     user = req.get("user") or DEFAULT_USER
@@ -168,8 +178,7 @@ def _op_exec(req: dict[str, Any]) -> dict[str, Any]:
     deadline = time.monotonic() + float(timeout) if timeout else None
     timed_out, truncated, status = _pump(bufs, pid, deadline, limit, in_w, _unb64(req.get("input")))
     if timed_out:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+        _kill_group(pid)
         os.waitpid(pid, 0)
         for fd in list(bufs):
             with contextlib.suppress(OSError):
