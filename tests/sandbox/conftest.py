@@ -53,7 +53,10 @@ files:
   - path: /home/agent/notes.txt
     content: "remember the milk\\n"
   - path: /home/agent/.ssh/id_ed25519
-    content: "-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAA\\n-----END OPENSSH PRIVATE KEY-----\\n"
+    content: |
+      -----BEGIN OPENSSH PRIVATE KEY-----
+      b3BlbnNzaC1rZXktdjEAAAAA
+      -----END OPENSSH PRIVATE KEY-----
     mode: "0600"
   - path: /etc/motd
     content: "welcome\\n"

@@ -27,6 +27,9 @@ __all__ = [
     "Exchange",
     "FileEntry",
     "FunctionTool",
+    "GitChange",
+    "GitCommit",
+    "GitRepo",
     "Handler",
     "LookupHandler",
     "Provenance",
@@ -130,6 +133,10 @@ class Column(_Model):
     nullable: bool = True
     references: str | None = Field(
         default=None, description="Foreign key as 'table.column' in the same database."
+    )
+    values: list[str | int | float] | None = Field(
+        default=None,
+        description="Allowed values (an enum); checked by validate, drawn from by Faker.",
     )
 
     @field_validator("name")
@@ -272,6 +279,14 @@ class LookupHandler(_Model):
     table: str
     key: dict[str, str] = Field(description="Argument name -> column name.")
     field: str | None = Field(default=None, description="Return only this column's value.")
+    omit: list[str] = Field(
+        default_factory=list,
+        description="Columns left out of the returned row (e.g. a key the original omitted).",
+    )
+    drop_nulls: bool = Field(
+        default=False,
+        description="Leave out columns whose value is NULL (keys absent from the original).",
+    )
     not_found: str = Field(default="Error: {table} not found", description="Error text template.")
 
 
@@ -344,6 +359,89 @@ class Service(_Model):
         return v
 
 
+# --------------------------------------------------------------------------- git repositories
+
+_GIT_IDENT = re.compile(r"^[^<>\n]+ <[^<>\s]*>$")
+
+
+class GitChange(_Model):
+    """One path written or deleted by a commit (path relative to the repository root)."""
+
+    path: str = Field(description="Path inside the repository, e.g. 'src/app.py'.")
+    content: str | None = Field(default=None, description="Inline text content.")
+    source: str | None = Field(
+        default=None, description="Path of the content under the snapshot's files/ folder."
+    )
+    executable: bool = Field(default=False, description="Commit the file as mode 100755.")
+    delete: bool = Field(default=False, description="Remove the path in this commit.")
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        parts = v.split("/")
+        if not v or v.startswith("/") or ".." in parts or "" in parts or "\x00" in v:
+            raise ValueError("must be a relative path without '..' or empty segments")
+        if parts[0] == ".git":
+            raise ValueError("cannot write inside .git")
+        return v
+
+    @model_validator(mode="after")
+    def _one_body(self) -> GitChange:
+        bodies = (self.content is not None) + (self.source is not None)
+        if self.delete and bodies:
+            raise ValueError("a deletion has no 'content' or 'source'")
+        if not self.delete and bodies != 1:
+            raise ValueError("a change needs exactly one of 'content' or 'source' (or delete)")
+        return self
+
+
+class GitCommit(_Model):
+    """A commit: who, when, why, and the paths it changes (over its parent's tree)."""
+
+    message: str
+    author: str = Field(description="'Name <email>'.")
+    date: datetime = Field(description="Author and commit date (give a timezone).")
+    committer: str | None = Field(default=None, description="'Name <email>'; the author's if None.")
+    changes: list[GitChange] = Field(default_factory=list)
+
+    @field_validator("author", "committer")
+    @classmethod
+    def _ident(cls, v: str | None) -> str | None:
+        if v is not None and not _GIT_IDENT.match(v):
+            raise ValueError("must look like 'Name <email>'")
+        return v
+
+
+class GitRepo(_Model):
+    """A git repository built from a list of commits (linear history on one branch).
+
+    Built with ``git fast-import`` from fixed authors and dates, so the commit ids are the same
+    on every build. The working tree is the last commit's tree; file entries whose paths lie
+    inside the repository are written afterwards and show as uncommitted changes.
+    """
+
+    path: str = Field(description="Absolute path of the work tree inside the sandbox.")
+    branch: str = "main"
+    commits: list[GitCommit] = Field(min_length=1)
+    remotes: dict[str, str] = Field(default_factory=dict, description="Remote name -> URL.")
+    owner: str = "agent"
+    provenance: ProvenanceList
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, v: str) -> str:
+        if not v.startswith("/") or "/../" in v + "/" or "\x00" in v:
+            raise ValueError("must be an absolute path without '..'")
+        return v.rstrip("/") or "/"
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, v: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", v) or ".." in v:
+            raise ValueError("not a valid branch name")
+        return v
+
+
 # --------------------------------------------------------------------------- snapshot
 
 
@@ -370,6 +468,9 @@ class Snapshot(_Model):
     user: str = Field(default="agent", description="The agent's (non-root) user.")
     workdir: str = "/home/agent"
     files: list[FileEntry] = Field(default_factory=list)
+    repos: list[GitRepo] = Field(
+        default_factory=list, description="Git repositories built from commit lists."
+    )
     databases: list[Database] = Field(default_factory=list)
     services: list[Service] = Field(default_factory=list)
     tool_bindings: list[ToolBinding] = Field(default_factory=list)

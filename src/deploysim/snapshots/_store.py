@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from deploysim._errors import SnapshotError
-from deploysim.snapshots._model import Database, FileEntry, Snapshot, Table
+from deploysim.snapshots._model import Database, FileEntry, GitChange, GitRepo, Snapshot, Table
 
 __all__ = [
     "SNAPSHOT_FILE",
@@ -102,6 +102,23 @@ class SnapshotDir:
             rows.append(row)
         return rows
 
+    def change_bytes(self, repo: GitRepo, change: GitChange) -> bytes:
+        """The content a git commit writes at ``change.path``, inline or from files/."""
+        if change.content is not None:
+            return change.content.encode("utf-8")
+        if change.source is None:
+            return b""
+        base = self._origin(f"repo:{repo.path}")
+        p = base / "files" / change.source
+        try:
+            return p.read_bytes()
+        except OSError as e:
+            raise SnapshotError(
+                base / SNAPSHOT_FILE,
+                f"content file {p} of {repo.path}/{change.path} cannot be read: {e.strerror or e}",
+                field="repos.commits.changes.source",
+            ) from e
+
     def module_path(self, service: str, module: str) -> Path:
         """Where a handler module shipped with the snapshot lives."""
         return self._origin(f"module:{service}/{module}") / "services" / module
@@ -151,13 +168,36 @@ def _by(items: list[Any], key: str) -> dict[Any, Any]:
     return {getattr(i, key): i for i in items}
 
 
+def _all_origins(sd: SnapshotDir) -> dict[str, Path]:
+    """Origins of every entry of ``sd``, the ones it declares itself included.
+
+    A snapshot that extends nothing records no origins (all its content is under its root);
+    once merged under a child, that root is no longer the default, so spell them out.
+    """
+    s = sd.snapshot
+    keys = [f"file:{f.path}" for f in s.files]
+    keys += [f"repo:{r.path}" for r in s.repos]
+    keys += [f"table:{d.name}/{t.name}" for d in s.databases for t in d.tables]
+    keys += [
+        f"module:{v.name}/{ft.handler.module}"
+        for v in s.services
+        for ft in v.function_tools
+        if ft.handler.kind == "python"
+    ]
+    return {k: sd.origins.get(k, sd.root) for k in keys}
+
+
 def _merge(parent: SnapshotDir, child: Snapshot, child_root: Path) -> SnapshotDir:
     p = parent.snapshot
-    origins = dict(parent.origins)
+    origins = _all_origins(parent)
     files = _by(p.files, "path")
     for f in child.files:
         files[f.path] = f
         origins[f"file:{f.path}"] = child_root
+    repos = _by(p.repos, "path")
+    for r in child.repos:
+        repos[r.path] = r
+        origins[f"repo:{r.path}"] = child_root
     dbs = _by(p.databases, "name")
     for d in child.databases:
         base = dbs.get(d.name)
@@ -177,12 +217,13 @@ def _merge(parent: SnapshotDir, child: Snapshot, child_root: Path) -> SnapshotDi
     scalars = {
         k: getattr(child, k)
         for k in child.model_fields_set
-        if k not in {"files", "databases", "services", "tool_bindings", "env"}
+        if k not in {"files", "repos", "databases", "services", "tool_bindings", "env"}
     }
     merged = p.model_copy(
         update={
             **scalars,
             "files": list(files.values()),
+            "repos": list(repos.values()),
             "databases": list(dbs.values()),
             "services": list(services.values()),
             "tool_bindings": list(bindings.values()),
@@ -221,6 +262,10 @@ def save_snapshot(snapshot: Snapshot, root: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     data = snapshot.model_dump(mode="json", exclude_defaults=True)
     data = {"name": snapshot.name, **data}
+    # Handler kinds are defaults, but they are the union's discriminator: keep them.
+    for s_out, s_in in zip(data.get("services", []), snapshot.services, strict=True):
+        for t_out, t_in in zip(s_out.get("function_tools", []), s_in.function_tools, strict=True):
+            t_out.setdefault("handler", {})["kind"] = t_in.handler.kind
     out = folder / SNAPSHOT_FILE
     tmp = out.with_suffix(".yaml.tmp")
     tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -230,6 +275,9 @@ def save_snapshot(snapshot: Snapshot, root: str | Path) -> Path:
 
 def _canon_table(sd: SnapshotDir, db: Database, table: Table) -> dict[str, Any]:
     out = table.model_dump(mode="json", exclude={"provenance", "rows", "rows_file"})
+    for c in out["columns"]:
+        if c.get("values") is None:
+            c.pop("values", None)  # added later; absent keeps older hashes unchanged
     out["rows"] = sorted(json.dumps(r, sort_keys=True) for r in sd.table_rows(db, table))
     return out
 
@@ -246,6 +294,27 @@ def _canon_file(sd: SnapshotDir, f: FileEntry) -> dict[str, Any]:
     return out
 
 
+def _canon_repo(sd: SnapshotDir, repo: GitRepo) -> dict[str, Any]:
+    out = repo.model_dump(mode="json", exclude={"provenance", "commits"})
+    commits = []
+    for c in repo.commits:
+        d = c.model_dump(mode="json", exclude={"changes"})
+        d["changes"] = [
+            {
+                "path": ch.path,
+                "delete": ch.delete,
+                "executable": ch.executable,
+                "sha256": None
+                if ch.delete
+                else hashlib.sha256(sd.change_bytes(repo, ch)).hexdigest(),
+            }
+            for ch in c.changes
+        ]
+        commits.append(d)
+    out["commits"] = commits
+    return out
+
+
 def content_hash(sd: SnapshotDir) -> str:
     """SHA-256 over the canonical form: the merged model with file contents and rows inlined.
 
@@ -258,5 +327,9 @@ def content_hash(sd: SnapshotDir) -> str:
     canon["databases"] = sorted(
         (_canon_database(sd, d) for d in snap.databases), key=lambda d: d["name"]
     )
+    # Added later; absent when unused so that older snapshots keep their hashes.
+    canon.pop("repos", None)
+    if snap.repos:
+        canon["repos"] = sorted((_canon_repo(sd, r) for r in snap.repos), key=lambda r: r["path"])
     blob = json.dumps(canon, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -240,6 +240,70 @@ def test_unknown_blocks_and_error_responses(tmp_path: Path) -> None:
     assert [m.role for m in t.messages] == ["system", "user"]
 
 
+def test_result_blocks_and_code_execution(tmp_path: Path) -> None:
+    """Result block lists flatten to text; code execution exit codes and MCP errors are flagged."""
+    search = {
+        "type": "search_result",
+        "source": "https://wiki.example.com/deploy",
+        "title": "Deploy runbook",
+        "content": [{"type": "text", "text": "Roll back with `make rollback`."}],
+    }
+    image = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+    run = {"type": "bash_code_execution_result", "stdout": "", "stderr": "boom", "return_code": 2}
+    assistant = [
+        {"type": "tool_use", "id": "toolu_1", "name": "search_docs", "input": {"q": "rollback"}},
+    ]
+    response = [
+        {
+            "type": "server_tool_use",
+            "id": "srvtoolu_1",
+            "name": "bash_code_execution",
+            "input": {"command": "false"},
+        },
+        {
+            "type": "bash_code_execution_tool_result",
+            "tool_use_id": "srvtoolu_1",
+            "content": {**run, "content": []},
+        },
+        {
+            "type": "mcp_tool_use",
+            "id": "mcptoolu_1",
+            "name": "get_page",
+            "server_name": "wiki",
+            "input": {"id": 7},
+        },
+        {
+            "type": "mcp_tool_result",
+            "tool_use_id": "mcptoolu_1",
+            "is_error": True,
+            "content": [{"type": "text", "text": "page 7 is private"}],
+        },
+    ]
+    record = {
+        "model": "claude-sonnet-4-5",
+        "messages": [
+            {"role": "user", "content": "How do I roll back?"},
+            {"role": "assistant", "content": assistant},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": [search, image]}
+                ],
+            },
+        ],
+        "response": {"id": "msg_1", "type": "message", "role": "assistant", "content": response},
+    }
+    t = import_file(_write(tmp_path, record)).traces[0]
+    found, ran, mcp = t.tool_results()
+    assert (
+        found.output == "[search_result: Deploy runbook]\nRoll back with `make rollback`.\n[image]"
+    )
+    assert (ran.output, ran.is_error) == ("boom", True)
+    assert (mcp.output, mcp.is_error) == ("page 7 is private", True)
+    assert [c.executed_by for c in t.tool_calls()] == ["client", "server", "server"]
+    assert not pair_calls(t).unpaired_calls and not pair_calls(t).unpaired_results
+
+
 @pytest.mark.parametrize(
     ("record", "field"),
     [

@@ -13,7 +13,7 @@ get the shipped ones. Blocks of unknown types are kept in the message's ``other_
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from deploysim._errors import ToolSchemaError
 from deploysim.traces._builtin_tools import builtin_tool
@@ -120,20 +120,21 @@ def _placeholder(block: Node) -> str:
     return f"[{d['type']}: {label}]" if isinstance(label, str) else f"[{d['type']}]"
 
 
+def _block_text(block: Node) -> str:
+    """A content block as text: text verbatim, search results with their text, others named."""
+    kind = block["type"].str()
+    if kind == "text":
+        return block["text"].str()
+    if kind == "search_result":
+        return f"{_placeholder(block)}\n{_content_text(block['content'])}"
+    return _placeholder(block)
+
+
 def _content_text(content: Node) -> str:
-    """Result or search-result content as text: strings and text blocks, others named."""
+    """Result content (a string or a list of blocks) as text."""
     if not isinstance(content.value, list):
         return text_of(content.value)
-    pieces: list[str] = []
-    for block in content.items():
-        kind = block["type"].str()
-        if kind == "text":
-            pieces.append(block["text"].str())
-        elif kind == "search_result":
-            pieces.append(f"{_placeholder(block)}\n{_content_text(block['content'])}")
-        else:
-            pieces.append(_placeholder(block))
-    return "\n".join(pieces)
+    return "\n".join(_block_text(block) for block in content.items())
 
 
 def _server_result(block: Node) -> ToolResult:
@@ -169,7 +170,7 @@ def _server_result(block: Node) -> ToolResult:
     )
 
 
-def _call(block: Node, executed_by: str) -> ToolCall:
+def _call(block: Node, executed_by: Literal["client", "server"]) -> ToolCall:
     parsed = parse_arguments(block.get("input").value)
     return ToolCall(
         id=block["id"].id(),
@@ -177,7 +178,7 @@ def _call(block: Node, executed_by: str) -> ToolCall:
         arguments=parsed.arguments,
         raw_arguments=parsed.raw,
         parse_error=parsed.error,
-        executed_by="server" if executed_by == "server" else "client",
+        executed_by=executed_by,
     )
 
 
@@ -204,10 +205,8 @@ def _part(block: Node) -> Part | None:
         )
     if kind.endswith("_tool_result"):
         return _server_result(block)
-    if kind in ("image", "document", "container_upload"):
-        return Text(text=_placeholder(block))
-    if kind == "search_result":
-        return Text(text=_content_text(Node([block.value], block.path)))
+    if kind in ("image", "document", "container_upload", "search_result"):
+        return Text(text=_block_text(block))
     return None
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from deploysim._errors import ToolSchemaError
 from deploysim.traces._builtin_tools import builtin_tool
@@ -31,7 +31,7 @@ from deploysim.traces._model import (
     ToolSpec,
     Trace,
 )
-from deploysim.traces._reader import Node, parse_arguments, text_of
+from deploysim.traces._reader import Node, ParsedArguments, parse_arguments, text_of
 from deploysim.traces._registry import ImportContext, Importer, Record, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
 
@@ -39,41 +39,20 @@ __all__ = ["ConvertedItems", "OpenAIResponsesImporter", "response_items"]
 
 _ROLES = frozenset({"user", "assistant", "system", "developer"})
 _PART_TYPES = frozenset(
-    {"input_text", "output_text", "refusal", "input_image", "input_file", "input_audio"}
+    ("input_text", "output_text", "refusal", "input_image", "input_file", "input_audio")
 )
-# Item types of the SDK (3.57); items of other types are still read, but do not mark a file.
+# Item types of the SDK (openai 3.57): client tool calls and their outputs, hosted tool calls,
+# and the rest. Items of other types are still read, but do not mark a file as ours.
+_CLIENT_CALLS = ("function", "custom_tool", "shell", "local_shell", "apply_patch", "computer")
+_HOSTED_CALLS = ("mcp", "web_search", "file_search", "code_interpreter", "image_generation")
+_OTHER_ITEMS = (
+    "message reasoning mcp_list_tools mcp_approval_request mcp_approval_response compaction "
+    "item_reference tool_search_call tool_search_output program program_output additional_tools"
+)
 _ITEM_TYPES = frozenset(
-    {
-        "message",
-        "reasoning",
-        "function_call",
-        "function_call_output",
-        "custom_tool_call",
-        "custom_tool_call_output",
-        "shell_call",
-        "shell_call_output",
-        "local_shell_call",
-        "local_shell_call_output",
-        "apply_patch_call",
-        "apply_patch_call_output",
-        "computer_call",
-        "computer_call_output",
-        "mcp_call",
-        "mcp_list_tools",
-        "mcp_approval_request",
-        "mcp_approval_response",
-        "web_search_call",
-        "file_search_call",
-        "code_interpreter_call",
-        "image_generation_call",
-        "compaction",
-        "item_reference",
-        "tool_search_call",
-        "tool_search_output",
-        "program",
-        "program_output",
-        "additional_tools",
-    }
+    [f"{c}_call" for c in _CLIENT_CALLS + _HOSTED_CALLS]
+    + [f"{c}_call_output" for c in _CLIENT_CALLS]
+    + _OTHER_ITEMS.split()
 )
 # OpenAI's computer actions are objects ({"type": "click", "x", "y"}), unlike Anthropic's.
 _COMPUTER_SCHEMA: dict[str, Any] = {
@@ -109,13 +88,10 @@ def _is_marker(value: Any) -> bool:
     if not isinstance(value, dict) or not _is_one_of(value.get("type"), _ITEM_TYPES):
         return False
     content = value.get("content")
-    return (
-        value["type"] != "message"
-        or isinstance(content, str)
-        or (
-            isinstance(content, list)
-            and all(isinstance(p, dict) and _is_one_of(p.get("type"), _PART_TYPES) for p in content)
-        )
+    if value["type"] != "message" or isinstance(content, str):
+        return True
+    return isinstance(content, list) and all(
+        isinstance(p, dict) and _is_one_of(p.get("type"), _PART_TYPES) for p in content
     )
 
 
@@ -134,25 +110,22 @@ def _is_record(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
     body = value["request"] if isinstance(value.get("request"), dict) else value
-    response = value.get("response")
+    response: dict[str, Any] = value["response"] if isinstance(value.get("response"), dict) else {}
     inp = body.get("input")
-    out = response.get("output") if isinstance(response, dict) else body.get("output")
+    out = response.get("output") if response else body.get("output")
     if "messages" in body or (inp is None and out is None):
         return False
-    if not (
-        inp is None
-        or isinstance(inp, str)
-        or (isinstance(inp, list) and all(_is_item(v) for v in inp))
-    ):
+    inputs = inp if isinstance(inp, list) else []
+    outputs = out if isinstance(out, list) else []
+    if not (inp is None or isinstance(inp, str) or all(_is_item(v) for v in inputs)):
         return False
-    if not (out is None or (isinstance(out, list) and all(_is_item(v) for v in out))):
+    if not (out is None or isinstance(out, list)) or not all(_is_item(v) for v in outputs):
         return False
     return (
-        any(_is_marker(v) for v in (inp if isinstance(inp, list) else []) + (out or []))
+        any(_is_marker(v) for v in inputs + outputs)
         or isinstance(body.get("instructions"), str)
         or (isinstance(body.get("model"), str) and inp is not None)
-        or body.get("object") == "response"
-        or (isinstance(response, dict) and response.get("object") == "response")
+        or "response" in (body.get("object"), response.get("object"))
     )
 
 
@@ -162,33 +135,34 @@ def _content(node: Node) -> list[Part]:
     parts: list[Part] = []
     for p in node.items():
         kind = p["type"].str()
-        if kind in ("input_text", "output_text", "text"):
-            parts.append(Text(text=p["text"].str()))
-        elif kind == "refusal":
-            parts.append(Text(text=p["refusal"].str()))
+        if kind in ("input_text", "output_text", "text", "refusal"):
+            text = p["refusal" if kind == "refusal" else "text"].str()
         elif kind == "input_file":
-            parts.append(Text(text=f"[file: {p.get('filename', 'unnamed').str()}]"))
+            text = f"[file: {p.get('filename', 'unnamed').str()}]"
         else:
-            parts.append(Text(text=f"[{kind.removeprefix('input_')}]"))
+            text = f"[{kind.removeprefix('input_')}]"
+        parts.append(Text(text=text))
     return parts
+
+
+def _present(d: dict[str, Any], *drop: str) -> dict[str, Any]:
+    """``d`` without null values and without the keys ``drop``."""
+    return {k: v for k, v in d.items() if v is not None and k not in drop}
 
 
 def _hosted_spec(provider_type: str) -> ToolSpec:
     if provider_type.startswith("computer"):
-        return ToolSpec(
-            name="computer",
-            description="Control a computer's screen.",
-            parameters=_COMPUTER_SCHEMA,
-            kind="provider-builtin",
-            effect="write",
-            provider_type=provider_type,
-        )
-    name = re.sub(r"(_preview)?(_\d{4}_\d{2}_\d{2})?$", "", provider_type)
+        name, description, params = "computer", "Control a computer's screen.", _COMPUTER_SCHEMA
+    else:
+        name = re.sub(r"(_preview)?(_\d{4}_\d{2}_\d{2})?$", "", provider_type)
+        description, params = f"OpenAI hosted tool {provider_type}.", {"type": "object"}
+    effect = "write" if name == "computer" else "read" if "search" in name else "unknown"
     return ToolSpec(
         name=name,
-        description=f"OpenAI hosted tool {provider_type}.",
+        description=description,
+        parameters=params,
         kind="provider-builtin",
-        effect="read" if "search" in name else "unknown",
+        effect=effect,
         provider_type=provider_type,
     )
 
@@ -204,8 +178,6 @@ def _tool_specs(node: Node) -> list[ToolSpec]:
     specs: list[ToolSpec] = []
     for t in node.items():
         kind = t.obj().get("type")
-        if kind == "mcp":
-            continue
         if kind == "namespace":
             specs.extend(_tool_specs(t["tools"]))
         elif kind in (None, "function", "custom", "shell", "local_shell", "apply_patch"):
@@ -213,13 +185,13 @@ def _tool_specs(node: Node) -> list[ToolSpec]:
                 specs.append(toolspec_from_definition(t.value, t.path))
             except ToolSchemaError as e:
                 raise t.fail(str(e)) from e
-        else:
+        elif kind != "mcp":
             specs.append(_hosted_spec(t["type"].str()))
     return specs
 
 
 class _Conversion:
-    """Walks items in order, grouping them into messages."""
+    """Walks items in order, grouping them into messages; ``_item_<type>`` converts a type."""
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
@@ -230,50 +202,18 @@ class _Conversion:
         self._ids: list[str] = []
         self._meta: dict[str, Any] = {}
         self._local_shell_ids: dict[str, str] = {}  # item id -> call_id
-        self._handlers: dict[str, Callable[[Node], None]] = {
-            "message": self._message,
-            "reasoning": self._reasoning,
-            "function_call": self._function_call,
-            "custom_tool_call": self._custom_call,
-            "shell_call": self._shell_call,
-            "local_shell_call": self._local_shell_call,
-            "apply_patch_call": self._apply_patch_call,
-            "computer_call": self._computer_call,
-            "mcp_call": self._mcp_call,
-            "mcp_list_tools": self._mcp_list_tools,
-            "web_search_call": self._server_call,
-            "file_search_call": self._server_call,
-            "code_interpreter_call": self._server_call,
-            "shell_call_output": self._shell_output,
-            "local_shell_call_output": self._local_shell_output,
-            "apply_patch_call_output": self._patch_output,
-        }
 
     def flush(self) -> None:
         """Close the message being built."""
         if self._role is not None:
-            meta = dict(self._meta)
-            if len(self._ids) > 1:
-                meta["item_ids"] = self._ids
+            meta = {**self._meta, "item_ids": self._ids} if len(self._ids) > 1 else self._meta
+            first = self._ids[0] if self._ids else None
             self.messages.append(
-                Message(
-                    role=self._role,
-                    parts=self._parts,
-                    id=self._ids[0] if self._ids else None,
-                    metadata=meta,
-                )
+                Message(role=self._role, parts=self._parts, id=first, metadata=meta)
             )
         self._role, self._parts, self._ids, self._meta = None, [], [], {}
 
-    def _add(
-        self,
-        role: Role,
-        parts: list[Part],
-        item: Node | None,
-        *,
-        alone: bool = False,
-        meta: dict[str, Any] | None = None,
-    ) -> None:
+    def _add(self, role: Role, parts: list[Part], item: Node | None, alone: bool = False) -> None:
         if role != self._role or alone:
             self.flush()
             self._role = role
@@ -281,207 +221,163 @@ class _Conversion:
         item_id = item.value.get("id") if item is not None else None
         if isinstance(item_id, str):
             self._ids.append(item_id)
-        self._meta.update(meta or {})
-        if alone:
-            self.flush()
 
     def add_source(
         self, source: Node, role: Role = "user", meta: dict[str, Any] | None = None
     ) -> None:
         """Add a string (one message of ``role``) or a list of items."""
         if isinstance(source.value, str):
-            self._add(role, [Text(text=source.value)], None, alone=True, meta=meta)
+            self._add(role, [Text(text=source.value)], None, alone=True)
+            self._meta.update(meta or {})
+            self.flush()
         elif source.value is not None:
             for item in source.items():
                 self.item(item)
 
-    def _call(self, item: Node, call: ToolCall, provider_type: str | None = None) -> None:
-        if provider_type:
-            self.provider_calls.setdefault(call.name, provider_type)
-        self._add("assistant", [call], item)
-
-    def _result(self, item: Node | None, result: ToolResult) -> None:
-        self._add("tool", [result], item)
-
     def item(self, node: Node) -> None:
         """Convert one item; unknown types are kept in the message's ``other_items``."""
         kind = node["type"].str() if node.has("type") else "message"
-        if kind in self._handlers:
-            self._handlers[kind](node)
-        elif kind in ("function_call_output", "custom_tool_call_output", "computer_call_output"):
-            self._output(node)
+        handler: Callable[[Node], None] | None
+        if kind in ("function_call_output", "custom_tool_call_output", "computer_call_output"):
+            handler = self._output
+        elif kind in ("web_search_call", "file_search_call", "code_interpreter_call"):
+            handler = self._hosted_call
         else:
-            if self._role is None:
-                self._role = "assistant"
-            self._meta.setdefault("other_items", []).append(node.value)
+            handler = getattr(self, f"_item_{kind}", None)
+        if handler is not None:
+            handler(node)
+            return
+        if self._role is None:
+            self._role = "assistant"
+        self._meta.setdefault("other_items", []).append(node.value)
 
-    def _message(self, node: Node) -> None:
+    def _call(
+        self,
+        item: Node,
+        name: str,
+        args: ParsedArguments,
+        call_id: str,
+        provider: str | None = None,
+        executed_by: Literal["client", "server"] = "client",
+    ) -> None:
+        """Add a call; ``provider`` names the built-in type whose spec to add if undeclared."""
+        if provider:
+            self.provider_calls.setdefault(name, provider)
+        call = ToolCall(
+            id=call_id,
+            name=name,
+            arguments=args.arguments,
+            raw_arguments=args.raw,
+            parse_error=args.error,
+            executed_by=executed_by,
+        )
+        self._add("assistant", [call], item)
+
+    def _result(self, item: Node | None, call_id: str, output: str, **fields: Any) -> None:
+        self._add("tool", [ToolResult(call_id=call_id, output=output, **fields)], item)
+
+    def _item_message(self, node: Node) -> None:
         role = node["role"].str()
+        if role not in _ROLES:
+            raise node["role"].fail(f"unknown role {role!r}")
         parts = _content(node["content"])
         if role == "assistant":
             self._add("assistant", parts, node)
-        elif role in ("system", "developer"):
-            meta = {"original_role": "developer"} if role == "developer" else {}
-            self._add("system", parts, node, alone=True, meta=meta)
-        elif role == "user":
-            self._add("user", parts, node, alone=True)
-        else:
-            raise node["role"].fail(f"unknown role {role!r}")
+            return
+        self._add("user" if role == "user" else "system", parts, node, alone=True)
+        if role == "developer":
+            self._meta["original_role"] = "developer"
+        self.flush()
 
-    def _reasoning(self, node: Node) -> None:
+    def _item_reasoning(self, node: Node) -> None:
         texts = [p["text"].str() for k in ("summary", "content") for p in node.get(k, []).items()]
         opaque = node.opt_str("encrypted_content")
         self._add("assistant", [Reasoning(text="\n\n".join(texts), opaque=opaque)], node)
 
-    def _function_call(self, node: Node) -> None:
-        parsed = parse_arguments(node.get("arguments").value)
-        self._call(
-            node,
-            ToolCall(
-                id=node["call_id"].id(),
-                name=node["name"].str(),
-                arguments=parsed.arguments,
-                raw_arguments=parsed.raw,
-                parse_error=parsed.error,
-            ),
-        )
+    def _item_function_call(self, node: Node) -> None:
+        args = parse_arguments(node.get("arguments").value)
+        self._call(node, node["name"].str(), args, node["call_id"].id())
 
-    def _custom_call(self, node: Node) -> None:
+    def _item_custom_tool_call(self, node: Node) -> None:
         text = node.get("input", "").str()
-        self._call(
-            node,
-            ToolCall(
-                id=node["call_id"].id(),
-                name=node["name"].str(),
-                arguments={"input": text},
-                raw_arguments=text,
-            ),
-        )
+        args = ParsedArguments({"input": text}, text, None)
+        self._call(node, node["name"].str(), args, node["call_id"].id())
 
-    def _shell_call(self, node: Node) -> None:
-        action = node["action"]
-        action["commands"].arr()
-        args = {k: v for k, v in action.obj().items() if v is not None}
-        self._call(node, ToolCall(id=node["call_id"].id(), name="shell", arguments=args), "shell")
+    def _item_shell_call(self, node: Node) -> None:
+        node["action"]["commands"].arr()
+        args = parse_arguments(_present(node["action"].obj()))
+        self._call(node, "shell", args, node["call_id"].id(), "shell")
 
-    def _local_shell_call(self, node: Node) -> None:
-        action = node["action"]
-        action["command"].arr()
-        args = {k: v for k, v in action.obj().items() if v is not None and k != "type"}
+    def _item_local_shell_call(self, node: Node) -> None:
+        node["action"]["command"].arr()
         call_id = node["call_id"].id()
         if node.has("id"):
             self._local_shell_ids[node["id"].id()] = call_id
-        self._call(node, ToolCall(id=call_id, name="local_shell", arguments=args), "local_shell")
+        args = parse_arguments(_present(node["action"].obj(), "type"))
+        self._call(node, "local_shell", args, call_id, "local_shell")
 
-    def _apply_patch_call(self, node: Node) -> None:
-        operation = node["operation"].obj()
-        self._call(
-            node,
-            ToolCall(id=node["call_id"].id(), name="apply_patch", arguments=dict(operation)),
-            "apply_patch",
-        )
+    def _item_apply_patch_call(self, node: Node) -> None:
+        args = parse_arguments(node["operation"].obj())
+        self._call(node, "apply_patch", args, node["call_id"].id(), "apply_patch")
 
-    def _computer_call(self, node: Node) -> None:
-        d = node.obj()
-        args = {k: d[k] for k in ("action", "actions") if d.get(k) is not None}
-        self._call(
-            node,
-            ToolCall(id=node["call_id"].id(), name="computer", arguments=args),
-            "computer_use_preview",
-        )
+    def _item_computer_call(self, node: Node) -> None:
+        args = parse_arguments(_present({k: node.obj().get(k) for k in ("action", "actions")}))
+        self._call(node, "computer", args, node["call_id"].id(), "computer_use_preview")
 
-    def _mcp_call(self, node: Node) -> None:
-        call_id = node["id"].id()
-        parsed = parse_arguments(node.get("arguments").value)
-        self._call(
-            node,
-            ToolCall(
-                id=call_id,
-                name=node["name"].str(),
-                arguments=parsed.arguments,
-                raw_arguments=parsed.raw,
-                parse_error=parsed.error,
-                executed_by="server",
-            ),
-        )
+    def _item_mcp_call(self, node: Node) -> None:
+        call_id, name = node["id"].id(), node["name"].str()
+        args = parse_arguments(node.get("arguments").value)
+        self._call(node, name, args, call_id, executed_by="server")
         error = node.get("error").value
-        failed = error is not None or node.obj().get("status") == "failed"
         detail = error.get("content") or error.get("message") if isinstance(error, dict) else error
         error_type = error.get("type") if isinstance(error, dict) else None
-        error_type = error_type if isinstance(error_type, str) else None
-        output = node.opt_str("output") or text_of(detail)
         self._result(
             None,
-            ToolResult(
-                call_id=call_id,
-                output=output,
-                is_error=failed,
-                error_type=error_type if isinstance(error_type, str) else None,
-                structured=error,
-                name=node["name"].str(),
-            ),
+            call_id,
+            node.opt_str("output") or text_of(detail),
+            is_error=error is not None or node.obj().get("status") == "failed",
+            error_type=error_type if isinstance(error_type, str) else None,
+            structured=error,
+            name=name,
         )
 
-    def _mcp_list_tools(self, node: Node) -> None:
+    def _item_mcp_list_tools(self, node: Node) -> None:
         for t in node["tools"].items():
-            d = {
-                "name": t["name"].str(),
-                "description": t.get("description").value,
-                "input_schema": t.get("input_schema").value,
-            }
+            d = {"name": t["name"].str(), "description": t.get("description").value}
             try:
-                spec = toolspec_from_definition(d, t.path)
+                spec = toolspec_from_definition({**d, "input_schema": t.get("input_schema").value})
             except ToolSchemaError as e:
                 raise t.fail(str(e)) from e
             self.tools.append(spec.model_copy(update={"provider_type": "mcp"}))
 
-    def _server_call(self, node: Node) -> None:
-        kind = node["type"].str().removesuffix("_call")
-        call_id = node["id"].id()
+    def _hosted_call(self, node: Node) -> None:
+        kind, call_id = node["type"].str().removesuffix("_call"), node["id"].id()
         if kind == "web_search":
             args = node.get("action", {}).obj()
         elif kind == "file_search":
             args = {"queries": node.get("queries", []).arr()}
         else:
             args = {"code": node.opt_str("code"), "container_id": node.opt_str("container_id")}
-        self._call(
-            node, ToolCall(id=call_id, name=kind, arguments=args, executed_by="server"), kind
-        )
+        self._call(node, kind, parse_arguments(args), call_id, kind, executed_by="server")
         recorded = node.get("results" if kind == "file_search" else "outputs")
         failed = node.obj().get("status") == "failed"
-        if recorded.value is None and not failed:
-            return
-        listed = recorded.arr() if recorded.value is not None else []
-        texts = [r.get("logs", r) if isinstance(r, dict) else r for r in listed]
-        self._result(
-            None,
-            ToolResult(
-                call_id=call_id,
-                output=text_of(texts),
-                is_error=failed,
-                structured=recorded.value,
-                name=kind,
-            ),
-        )
+        if recorded.value is not None or failed:
+            listed = recorded.arr() if recorded.value is not None else []
+            text = text_of([r.get("logs", r) if isinstance(r, dict) else r for r in listed])
+            self._result(None, call_id, text, is_error=failed, structured=recorded.value, name=kind)
 
     def _output(self, node: Node) -> None:
         output = node["output"].value
-        call_id = node["call_id"].id()
-        if node.obj().get("type") == "computer_call_output":
-            text = "[screenshot]"
-        else:
-            text = text_of(output)
+        screenshot = node.obj().get("type") == "computer_call_output"
         self._result(
             node,
-            ToolResult(
-                call_id=call_id,
-                output=text,
-                name=node.opt_str("name"),
-                structured=None if isinstance(output, str) else output,
-            ),
+            node["call_id"].id(),
+            "[screenshot]" if screenshot else text_of(output),
+            name=node.opt_str("name"),
+            structured=None if isinstance(output, str) else output,
         )
 
-    def _shell_output(self, node: Node) -> None:
+    def _item_shell_call_output(self, node: Node) -> None:
         texts: list[str] = []
         error_type: str | None = None
         failed = False
@@ -492,18 +388,17 @@ class _Conversion:
                 failed, error_type = True, "timeout"
             elif outcome.get("exit_code") not in (0, None):
                 failed = True
+        output = node["output"].value
         self._result(
             node,
-            ToolResult(
-                call_id=node["call_id"].id(),
-                output="\n".join(texts),
-                is_error=failed,
-                error_type=error_type,
-                structured=node["output"].value,
-            ),
+            node["call_id"].id(),
+            "\n".join(texts),
+            is_error=failed,
+            error_type=error_type,
+            structured=output,
         )
 
-    def _local_shell_output(self, node: Node) -> None:
+    def _item_local_shell_call_output(self, node: Node) -> None:
         call_id = (node["call_id"] if node.has("call_id") else node["id"]).id()
         output = node["output"].str()
         try:
@@ -512,26 +407,14 @@ class _Conversion:
             parsed = None
         meta = parsed.get("metadata", parsed) if isinstance(parsed, dict) else {}
         failed = isinstance(meta, dict) and meta.get("exit_code") not in (0, None)
+        structured = parsed if isinstance(parsed, dict) else None
         # This item's ``id`` names the call, so it is no message id.
-        self._result(
-            None,
-            ToolResult(
-                call_id=self._local_shell_ids.get(call_id, call_id),
-                output=output,
-                is_error=failed,
-                structured=parsed if isinstance(parsed, dict) else None,
-            ),
-        )
+        call_id = self._local_shell_ids.get(call_id, call_id)
+        self._result(None, call_id, output, is_error=failed, structured=structured)
 
-    def _patch_output(self, node: Node) -> None:
-        self._result(
-            node,
-            ToolResult(
-                call_id=node["call_id"].id(),
-                output=node.get("output", "").str(),
-                is_error=node.obj().get("status") == "failed",
-            ),
-        )
+    def _item_apply_patch_call_output(self, node: Node) -> None:
+        failed = node.obj().get("status") == "failed"
+        self._result(node, node["call_id"].id(), node.get("output", "").str(), is_error=failed)
 
 
 class ConvertedItems(NamedTuple):
@@ -556,29 +439,24 @@ def response_items(
         conv.add_source(source)
     conv.flush()
     names = {t.name for t in (*declared, *conv.tools)}
-    builtins = [
-        _provider_spec(ptype) for name, ptype in conv.provider_calls.items() if name not in names
-    ]
+    calls = conv.provider_calls.items()
+    builtins = [_provider_spec(ptype) for name, ptype in calls if name not in names]
     return ConvertedItems(conv.messages, conv.tools + builtins)
 
 
 def _metadata(body: Node, response: Node | None) -> dict[str, Any]:
-    meta = {k: body.obj()[k] for k in _META_KEYS if body.obj().get(k) is not None}
+    req = body.obj()
+    meta = {k: req[k] for k in _META_KEYS if req.get(k) is not None}
     if response is not None:
         r = response.obj()
         meta.update({k: r[k] for k in _RESPONSE_META_KEYS if r.get(k) is not None})
-        if r.get("model") is not None:
-            meta.setdefault("model", r["model"])
-        if r.get("id") is not None:
-            meta["response_id"] = r["id"]
+        meta.update({"model": r["model"]} if "model" not in meta and r.get("model") else {})
+        meta.update({"response_id": r["id"]} if r.get("id") is not None else {})
+    tools: list[Any] = req["tools"] if isinstance(req.get("tools"), list) else []
     servers = [
-        t.get("server_label")
-        for t in body.obj().get("tools") or []
-        if isinstance(t, dict) and t.get("type") == "mcp"
+        t.get("server_label") for t in tools if isinstance(t, dict) and t.get("type") == "mcp"
     ]
-    if servers:
-        meta["mcp_servers"] = servers
-    return meta
+    return {**meta, "mcp_servers": servers} if servers else meta
 
 
 @importer
@@ -620,9 +498,8 @@ class OpenAIResponsesImporter(Importer):
         if output.value is None and not body.has("input"):
             raise body.get("input").fail("required field is missing (and there is no output)")
         declared = _tool_specs(body.get("tools", []))
-        items = response_items(
-            body.get("input"), output, instructions=body.get("instructions"), declared=declared
-        )
+        inputs, instructions = body.get("input"), body.get("instructions")
+        items = response_items(inputs, output, instructions=instructions, declared=declared)
         # A flat log merges the response's fields (id, status, usage) into the request's.
         resp = response if response.value is not None else body if body.has("output") else None
         natural = record.obj().get("id") or (resp.obj().get("id") if resp else None)
