@@ -6,9 +6,13 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from deploysim import __version__
 from deploysim._errors import DeploysimError
+from deploysim.cli.sandbox import app as sandbox_app
+from deploysim.cli.sandbox import doctor_command
+from deploysim.cli.snapshot import app as snapshot_app
 from deploysim.cli.traces import app as traces_app
 
 __all__ = ["app", "main"]
@@ -25,6 +29,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(traces_app, name="traces")
+app.add_typer(snapshot_app, name="snapshot")
+app.add_typer(sandbox_app, name="sandbox")
+app.command("doctor")(doctor_command)
 
 
 @app.command()
@@ -41,5 +48,7 @@ def main() -> None:
     try:
         app()
     except DeploysimError as e:
-        Console(stderr=True).print(f"[bold red]error:[/] {e}", highlight=False, markup=True)
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)

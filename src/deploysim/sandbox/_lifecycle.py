@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import threading
-import weakref
 from types import FrameType
 from typing import Any, NamedTuple, Protocol
 
@@ -31,7 +30,8 @@ class _Closable(Protocol):
     def _close_sync(self) -> None: ...
 
 
-_live: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+# Strong references: a pod whose start failed half-way must still be torn down at exit.
+_live: dict[str, Any] = {}
 _lock = threading.Lock()
 _installed = False
 
@@ -115,7 +115,10 @@ def _alive(pid: str, host: str) -> bool:
 
 
 def gc(*, everything: bool = False) -> GcResult:
-    """Remove deploysim containers whose run process is gone (all of them with ``everything``)."""
+    """Remove deploysim containers whose run process is gone.
+
+    Pods started with ``sandbox up`` are kept unless ``everything`` is set.
+    """
     removed: list[str] = []
     kept: list[str] = []
     for c in client().containers.list(all=True, filters={"label": LABEL}):

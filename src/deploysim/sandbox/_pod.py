@@ -122,14 +122,18 @@ class Pod:
         limits: PodLimits | None = None,
         run_id: str | None = None,
         sample_id: str | None = None,
+        keep: bool = False,
     ) -> Pod:
         """Build images if needed, start the pod, wait until it answers.
+
+        With ``keep`` the pod outlives this process (``deploysim sandbox up``): it is not torn
+        down at exit, and ``sandbox gc`` leaves it alone unless asked for everything.
 
         Raises:
             InfrastructureError: the engine, an image build or a container failed.
         """
         pod = await asyncio.to_thread(
-            cls._start_sync, snapshot, limits or PodLimits(), run_id, sample_id
+            cls._start_sync, snapshot, limits or PodLimits(), run_id, sample_id, keep
         )
         try:
             pod.baseline = await baseline_manifest(pod, pod_image(pod), watch_roots(snapshot))
@@ -140,7 +144,12 @@ class Pod:
 
     @classmethod
     def _start_sync(
-        cls, sd: SnapshotDir | None, limits: PodLimits, run_id: str | None, sample_id: str | None
+        cls,
+        sd: SnapshotDir | None,
+        limits: PodLimits,
+        run_id: str | None,
+        sample_id: str | None,
+        keep: bool = False,
     ) -> Pod:
         base = ensure_base_image().tag
         snap = sd.snapshot if sd else Snapshot.model_validate({"name": "empty"})
@@ -151,6 +160,8 @@ class Pod:
             (scratch / sub).mkdir(exist_ok=True)
         shutil.copy(EXEC_SERVER, scratch / "bin" / "execserver.py")
         labels = labels_for(pod_id, run_id, sample_id)
+        if keep:
+            labels["deploysim.keep"] = "1"
         token = secrets.token_urlsafe(24)
         c = client()
         ws = c.containers.create(
@@ -178,7 +189,8 @@ class Pod:
             detach=True,
         )
         pod = cls(pod_id, ws, None, scratch, sd, limits, token)
-        register(pod)
+        if not keep:
+            register(pod)
         try:
             ws.start()
             if images and images.services:

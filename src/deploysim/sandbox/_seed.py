@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -27,7 +28,7 @@ import deploysim
 from deploysim.sandbox._docker import client
 from deploysim.sandbox._images import AGENT_UID, SERVICES_UID, image_exists
 from deploysim.sandbox._tls import TlsMaterial, tls_for
-from deploysim.snapshots import SnapshotDir, content_hash, materialize_database
+from deploysim.snapshots import SnapshotDir, build_repo, content_hash, materialize_database
 
 __all__ = [
     "SERVICES_SNAPSHOT_DIR",
@@ -143,9 +144,29 @@ def _base_ca_bundle(base: str) -> bytes:
         return f.read() if f else b""
 
 
+def _add_repos(sd: SnapshotDir, members: dict[str, TarMember]) -> None:
+    """Build each git repository on the host and add its work tree and .git to the archive."""
+    for i, repo in enumerate(sd.snapshot.repos):
+        uid = owner_uid(repo.owner)
+        with tempfile.TemporaryDirectory(prefix="deploysim-repo-") as tmp:
+            built = build_repo(sd, repo, Path(tmp) / f"repo{i}")
+            _add_parents(members, repo.path + "/x", uid)
+            members[repo.path] = TarMember(None, 0o755, uid, "dir")
+            for p in sorted(built.path.rglob("*")):
+                dest = f"{repo.path}/{p.relative_to(built.path).as_posix()}"
+                mode = p.lstat().st_mode & 0o7777
+                if p.is_symlink():
+                    members[dest] = TarMember(None, 0o777, uid, "symlink", os.readlink(p))
+                elif p.is_dir():
+                    members[dest] = TarMember(None, mode, uid, "dir")
+                else:
+                    members[dest] = TarMember(p.read_bytes(), mode, uid)
+
+
 def _workspace_members(sd: SnapshotDir, tls: TlsMaterial | None, base: str) -> dict[str, TarMember]:
     snap = sd.snapshot
     members: dict[str, TarMember] = {}
+    _add_repos(sd, members)  # first: file entries inside a repo then show as uncommitted edits
     for f in snap.files:
         uid = owner_uid(f.owner)
         _add_parents(members, f.path, uid)

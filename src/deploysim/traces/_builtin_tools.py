@@ -73,6 +73,17 @@ _COMPUTER: dict[str, Any] = {
     "required": ["action"],
 }
 
+_OPENAI_COMPUTER: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "action": {
+            "type": "object",
+            "description": "click, double_click, scroll, type, keypress, wait, screenshot, ...",
+        },
+        "actions": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
 _SHELL: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -115,6 +126,12 @@ _TABLE: dict[str, tuple[str, ToolKind, str, dict[str, Any]]] = {
         _TEXT_EDITOR,
     ),
     "memory_": ("memory", "editor", "Store and read files in a memory directory.", _MEMORY),
+    "computer_use_preview": (
+        "computer_use_preview",
+        "provider-builtin",
+        "Control a computer's screen.",
+        _OPENAI_COMPUTER,
+    ),
     "computer_": ("computer", "provider-builtin", "Control a computer's screen.", _COMPUTER),
     "shell": ("shell", "shell", "Run shell commands.", _SHELL),
     "local_shell": ("local_shell", "shell", "Run a command on the local machine.", _LOCAL_SHELL),
@@ -131,7 +148,7 @@ _NAME_BY_TYPE = {
 def builtin_tool(provider_type: str, name: str | None = None) -> ToolSpec | None:
     """The ToolSpec of a provider-defined tool type, or None when the type is unknown."""
     for prefix, (default_name, kind, description, schema) in _TABLE.items():
-        exact = prefix in ("shell", "local_shell", "apply_patch")
+        exact = prefix in ("shell", "local_shell", "apply_patch", "computer_use_preview")
         if (exact and provider_type == prefix) or (not exact and provider_type.startswith(prefix)):
             effect = "unknown" if kind != "provider-builtin" else "write"
             return ToolSpec(

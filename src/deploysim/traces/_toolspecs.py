@@ -94,7 +94,7 @@ def toolspec_from_definition(d: Any, where: str = "tool") -> ToolSpec:
     fn = d.get("function")
     if typ == "function" and isinstance(fn, dict):
         return _spec(fn.get("name"), fn.get("description"), fn.get("parameters"), where)
-    if typ == "custom":
+    if typ == "custom" and "input_schema" not in d:
         custom = d.get("custom")
         c: dict[str, Any] = custom if isinstance(custom, dict) else d
         text_input = {"type": "object", "properties": {"input": {"type": "string"}}}

@@ -1,0 +1,5 @@
+"""Match payouts to bank statement lines."""
+
+
+def reconcile(payouts, lines):
+    raise NotImplementedError
