@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= $(firstword $(wildcard ../shared/data) $(wildcard /work/shared/data))
 
-.PHONY: demo test lint typecheck unit install clean
+.PHONY: demo test lint typecheck unit install clean sandbox-ready airline
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# A Docker engine (installed and started as root on Debian when none answers) and the base
+# image (built offline with debootstrap when missing; a no-op when present).
+sandbox-ready: $(STAMP)
+	scripts/setup-docker.sh
+	$(BIN)/deploysim sandbox build
+
+# The airline snapshot's rows come from tau-bench's true initial state in the shared data,
+# which is not copied into the repository; they are generated into a git-ignored folder.
+AIRLINE_ROWS := env_snapshots/airline/databases/users.jsonl
+$(AIRLINE_ROWS): env_snapshots/airline/build.py
+	@test -n "$(DATA)" || (echo "shared data not found: set DATA=/path/to/shared/data" >&2; exit 1)
+	$(PYTHON) env_snapshots/airline/build.py --source $(DATA)/traces/tau-bench-airline/initial_state
+
+airline: $(AIRLINE_ROWS)
+
 # The main job. Until the replay demo exists it imports the bundled example traces
 # (../shared/data) and prints their stats.
-demo: $(STAMP)
+demo: $(STAMP) sandbox-ready $(AIRLINE_ROWS)
 	@test -n "$(DATA)" || (echo "demo data not found: set DATA=/path/to/shared/data" >&2; exit 1)
 	$(BIN)/deploysim traces stats \
 	  $(DATA)/traces/tau-bench-airline/traces.json \
@@ -37,8 +52,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest -q -n 2
+unit: $(STAMP) sandbox-ready
+	$(BIN)/pytest -q -n 2 --durations=15
 
 test: lint typecheck unit
 

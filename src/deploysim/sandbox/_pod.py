@@ -199,7 +199,7 @@ class Pod:
                     command=[
                         "python3",
                         "-m",
-                        "deploysim.sandbox.sidecar",
+                        "deploysim.services.sidecar",
                         "--snapshot",
                         SERVICES_SNAPSHOT_DIR,
                         "--state",

@@ -76,6 +76,9 @@ def materialize_database(sd: SnapshotDir, database: Database, out: str | Path) -
     if path.exists():
         path.unlink()
     db = sqlite_utils.Database(path)
+    # A fresh file nobody else reads yet: no journal, no fsync per batch (10x faster).
+    db.conn.execute("PRAGMA journal_mode=OFF")
+    db.conn.execute("PRAGMA synchronous=OFF")
     # Create referenced tables first is not needed: SQLite checks foreign keys lazily.
     for table in database.tables:
         _create(db, table)

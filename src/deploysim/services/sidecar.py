@@ -1,6 +1,6 @@
 """Entry point of the services sidecar: serve a snapshot's services inside the pod.
 
-Runs in the sidecar container (``python3 -m deploysim.sandbox.sidecar``), which shares the
+Runs in the sidecar container (``python3 -m deploysim.services.sidecar``), which shares the
 workspace's network namespace: plain HTTP on 127.0.0.1:80, HTTPS on 127.0.0.1:443 with the
 snapshot's server certificate, and the admin/tool API on a unix socket in a folder only the
 host can reach. Writes ``ready`` beside the socket once all three listen.
@@ -23,7 +23,13 @@ async def _serve(args: argparse.Namespace) -> None:
     app = create_app(args.snapshot, args.state, admin_token=token)
     configs = [
         uvicorn.Config(
-            app, uds=args.admin_socket, log_level="warning", lifespan="off", access_log=False
+            app,
+            uds=args.admin_socket,
+            log_level="warning",
+            server_header=False,
+            date_header=True,
+            lifespan="off",
+            access_log=False,
         )
     ]
     if not args.no_tcp:
@@ -33,6 +39,8 @@ async def _serve(args: argparse.Namespace) -> None:
                 host="127.0.0.1",
                 port=80,
                 log_level="warning",
+                server_header=False,
+                date_header=True,
                 lifespan="off",
                 access_log=False,
             )
@@ -43,6 +51,8 @@ async def _serve(args: argparse.Namespace) -> None:
                 host="127.0.0.1",
                 port=443,
                 log_level="warning",
+                server_header=False,
+                date_header=True,
                 lifespan="off",
                 access_log=False,
                 ssl_certfile=args.tls_cert,
@@ -64,7 +74,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main() -> None:
     """Parse arguments and serve until killed."""
-    p = argparse.ArgumentParser(prog="deploysim.sandbox.sidecar")
+    p = argparse.ArgumentParser(prog="deploysim.services.sidecar")
     p.add_argument("--snapshot", required=True)
     p.add_argument("--state", required=True)
     p.add_argument("--admin-socket", required=True)

@@ -1,0 +1,123 @@
+"""`deploysim scrub`: replace private data in traces with consistent pseudonyms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from deploysim.cli._output import err_console, print_json, progress
+from deploysim.privacy import scrub_files
+from deploysim.traces import ToolSpec, get_importer, load_tools_file
+
+__all__ = ["app", "scrub"]
+
+app = typer.Typer(
+    help="Replace private data in traces with consistent pseudonyms.", no_args_is_help=True
+)
+
+_SHOWN_LEAKS = 20
+
+
+def scrub(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Trace files or directories (any importable format).")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Canonical JSONL of scrubbed traces to write.")
+    ],
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="Dataset key (hex); created when missing. Same key + vault = same pseudonyms. "
+            "Without it the key is random and pseudonyms hold for this run only.",
+        ),
+    ] = None,
+    vault: Annotated[
+        Path | None,
+        typer.Option(
+            "--vault",
+            help="Encrypted real-to-fake map to extend (read if present, rewritten on success). "
+            "Needs --key-file. Keep it apart from the scrubbed data.",
+        ),
+    ] = None,
+    tools: Annotated[
+        Path | None,
+        typer.Option("--tools", help="JSON list of tool definitions, for traces that carry none."),
+    ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="Importer to use; detected from content when omitted."),
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="Skip malformed records (listed) instead of failing."),
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Scrub traces: private values become consistent, format-preserving pseudonyms.
+
+    Detects secrets, emails, phones, cards, IBANs, SSNs, IPs, and names, addresses and dates
+    of birth in JSON fields; replaces each real value with the same fake everywhere (message
+    text, tool arguments, tool results, the original record). Ids, tool names, schemas and
+    JSON keys are never changed. A final gate scans the output, decoded layers included, for
+    every original value: when one survives nothing is written and the exit code is 1.
+
+    --json prints {"traces", "replaced": {entity type: occurrences}, "gate": "pass"|"fail",
+    "leaks"}; leak locations go to stderr, never the values.
+
+    Example: deploysim scrub ../shared/data/traces/tau2-retail/traces.json
+    --tools ../shared/data/traces/tau2-retail/tool_schemas.json -o retail.scrubbed.jsonl
+    --key-file retail.key --vault retail.vault --json
+    """
+    if format:
+        get_importer(format)  # fail early, with the list of known formats
+    specs: list[ToolSpec] = load_tools_file(tools) if tools else []
+    with progress("importing records") as bar:
+        task = bar.task_ids[0]
+        report = scrub_files(
+            inputs,
+            output,
+            key_file=key_file,
+            vault=vault,
+            tools=specs,
+            format=format,
+            skip_invalid=skip_invalid,
+            on_record=lambda: bar.advance(task),
+        )
+    for s in report.skipped:
+        err_console.print(f"[yellow]skipped[/] {escape(str(s))}")
+    if report.key_created:
+        err_console.print(f"created key file {escape(str(key_file))}: keep it apart from the data")
+    if report.notices:
+        err_console.print(
+            f"[yellow]note:[/] {len(report.notices)} original values also appear in tool specs, "
+            "which are copied verbatim (first: " + escape(str(report.notices[0])) + ")"
+        )
+    for leak in report.leaks[:_SHOWN_LEAKS]:
+        err_console.print(f"[red]leak[/] {escape(str(leak))}")
+    if len(report.leaks) > _SHOWN_LEAKS:
+        err_console.print(f"[red]... {len(report.leaks) - _SHOWN_LEAKS} more leaks[/]")
+    if json_out:
+        print_json(report.summary())
+    else:
+        replaced = ", ".join(f"{k} {v}" for k, v in report.replaced.items()) or "nothing"
+        where = f"to {report.output}" if report.output else "(nothing written)"
+        err_console.print(
+            f"scrubbed {report.traces} traces {escape(where)}; replaced: {replaced}; "
+            f"gate: {report.gate}"
+            + (f"; vault: {escape(str(report.vault))}" if report.vault else "")
+            + (
+                f"; {report.dropped_opaque} opaque reasoning blocks dropped"
+                if report.dropped_opaque
+                else ""
+            )
+        )
+    if report.gate != "pass":
+        raise typer.Exit(1)
+
+
+app.command("scrub")(scrub)
