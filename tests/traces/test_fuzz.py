@@ -1,14 +1,13 @@
 """Importers given arbitrary JSON raise nothing but our own error types."""
 
-import contextlib
 import json
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deploysim.errors import DeploysimError
-from deploysim.traces import import_file, importer_names
+from deploysim.errors import DeploysimError, TraceFormatError
+from deploysim.traces import Trace, import_file, importer_names
 
 KEYS = [
     "role",
@@ -89,11 +88,17 @@ json_values = st.recursive(
 )
 @given(value=json_values, fmt=st.one_of(st.none(), st.sampled_from(sorted(set(importer_names())))))
 def test_importers_raise_only_our_errors(tmp_path: Path, value: object, fmt: str | None) -> None:
-    """Any JSON, detected or forced into any importer, imports or raises a DeploysimError."""
+    """Any JSON, detected or forced into any importer, imports or raises a DeploysimError
+    that names the file."""
     p = tmp_path / "fuzz.json"
     p.write_text(json.dumps(value))
-    with contextlib.suppress(DeploysimError):
-        import_file(p, format=fmt)
+    try:
+        result = import_file(p, format=fmt)
+    except DeploysimError as e:
+        assert "fuzz.json" in str(e)
+    else:
+        for t in result.traces:
+            assert Trace.model_validate_json(t.model_dump_json()) == t
 
 
 @settings(
@@ -106,11 +111,18 @@ def test_importers_raise_only_our_errors(tmp_path: Path, value: object, fmt: str
 def test_jsonl_with_skip_invalid_never_raises_for_records(
     tmp_path: Path, lines: list[object], fmt: str | None
 ) -> None:
-    """With skip_invalid, every record either imports or is listed as skipped."""
+    """With skip_invalid, a bad record never stops the import: only file-level errors raise,
+    and every skipped record names the file and a record index."""
     p = tmp_path / "fuzz.jsonl"
     p.write_text("\n".join(json.dumps(v) for v in lines))
     try:
         result = import_file(p, format=fmt, skip_invalid=True)
-    except DeploysimError:
-        return  # the file as a whole was not recognized
-    assert len(result.traces) + len(result.skipped) >= 1
+    except TraceFormatError as e:
+        assert e.record is None, f"record error escaped --skip-invalid: {e}"
+        return
+    except DeploysimError as e:  # the file as a whole was not recognized
+        assert "fuzz.jsonl" in str(e)
+        return
+    for s in result.skipped:
+        assert s.path == str(p) and s.reason
+        assert s.record is None or s.record >= 0
