@@ -30,7 +30,12 @@ def base_image() -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def no_leaked_containers() -> Iterator[None]:
-    """Count deploysim containers before and after the whole session: nothing may leak."""
+    """Count this process's deploysim containers before and after the session: none may leak.
+
+    Filtered by the pid label, so parallel test workers do not see each other's pods.
+    """
+    import os
+
     from deploysim.sandbox._docker import client
 
     try:
@@ -38,9 +43,10 @@ def no_leaked_containers() -> Iterator[None]:
     except InfrastructureError:
         yield
         return
-    before = {x.id for x in c.containers.list(all=True, filters={"label": "deploysim.pod"})}
+    mine = {"label": f"deploysim.pid={os.getpid()}"}
+    before = {x.id for x in c.containers.list(all=True, filters=mine)}
     yield
-    after = {x.id for x in c.containers.list(all=True, filters={"label": "deploysim.pod"})}
+    after = {x.id for x in c.containers.list(all=True, filters=mine)}
     leaked = after - before
     assert not leaked, f"sandbox tests leaked {len(leaked)} containers"
 

@@ -235,6 +235,8 @@ def _services_members(sd: SnapshotDir, tls: TlsMaterial) -> dict[str, TarMember]
     members = _package_members("/opt/deploysim/lib")
     members.update(_flat_snapshot(sd))
     members["/opt/deploysim/tls"] = TarMember(None, 0o700, SERVICES_UID, "dir")
+    # The admin socket's folder; a compose volume mounted here inherits this owner.
+    members["/run/deploysim-admin"] = TarMember(None, 0o700, SERVICES_UID, "dir")
     members["/opt/deploysim/tls/server.pem"] = TarMember(tls.server_cert, 0o600, SERVICES_UID)
     members["/opt/deploysim/tls/server.key"] = TarMember(tls.server_key, 0o600, SERVICES_UID)
     return members
@@ -269,6 +271,7 @@ def ensure_snapshot_images(sd: SnapshotDir, base: str) -> SnapshotImages:
     tls = tls_for(snap_hash, snap.name, hosts) if snap.services else None
     ws_members = _workspace_members(sd, tls, base)
     env: dict[str, Any] = {
+        "DEPLOYSIM_HOSTS": " ".join(hosts),
         "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
         "REQUESTS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt",
         **snap.env,
@@ -279,6 +282,7 @@ def ensure_snapshot_images(sd: SnapshotDir, base: str) -> SnapshotImages:
     ws_repo = f"deploysim/ws-{snap.name}"
     if not image_exists(f"{ws_repo}:{ws_tag}"):
         _commit(base, ws_repo, ws_tag, ws_members, changes)
+        client().images.get(f"{ws_repo}:{ws_tag}").tag(ws_repo, "latest")  # for compose.yaml
     svc_ref = None
     if snap.services and tls is not None:
         svc_members = _services_members(sd, tls)
@@ -292,5 +296,6 @@ def ensure_snapshot_images(sd: SnapshotDir, base: str) -> SnapshotImages:
                 svc_members,
                 ["ENV PYTHONPATH=/opt/deploysim/lib", "USER services"],
             )
+            client().images.get(f"{svc_repo}:{svc_tag}").tag(svc_repo, "latest")
         svc_ref = f"{svc_repo}:{svc_tag}"
     return SnapshotImages(f"{ws_repo}:{ws_tag}", svc_ref, snap_hash)

@@ -347,9 +347,26 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
 
+def _add_hosts() -> None:
+    """Map the snapshot's mocked hostnames to loopback (for pods started by docker compose)."""
+    hosts = os.environ.get("DEPLOYSIM_HOSTS", "").split()
+    if not hosts:
+        return
+    try:
+        with open("/etc/hosts") as f:
+            known = {name for line in f for name in line.split()[1:]}
+        missing = [h for h in hosts if h not in known]
+        if missing:
+            with open("/etc/hosts", "a") as f:
+                f.write("127.0.0.1\t" + " ".join(missing) + "\n")
+    except OSError as e:
+        sys.stderr.write(f"execserver: cannot update /etc/hosts: {e}\n")
+
+
 def main() -> None:
     """Serve on the socket path given as the only argument."""
     path = sys.argv[1]
+    _add_hosts()
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     os.chmod(folder, 0o700)
