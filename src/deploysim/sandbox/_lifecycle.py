@@ -70,23 +70,38 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 _previous: dict[int, Any] = {}
 
 
-def _install() -> None:
+def install_handlers() -> None:
+    """Tear pods down at exit and on SIGINT/SIGTERM.
+
+    Signal handlers can only be set from the main thread; call this from it (Pod.start does,
+    before handing the blocking work to a thread). Idempotent.
+    """
     global _installed
-    if _installed:
+    if _installed or threading.current_thread() is not threading.main_thread():
         return
     _installed = True
-    atexit.register(close_all)
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            _previous[sig] = signal.getsignal(sig)
-            signal.signal(sig, _on_signal)
+    atexit_only()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        _previous[sig] = signal.getsignal(sig)
+        signal.signal(sig, _on_signal)
+
+
+_atexit_registered = False
+
+
+def atexit_only() -> None:
+    """At least tear pods down at exit, when signal handlers could not be installed."""
+    global _atexit_registered
+    if not _atexit_registered:
+        _atexit_registered = True
+        atexit.register(close_all)
 
 
 def register(pod: _Closable) -> None:
     """Track a live pod so signals and exit tear it down."""
     with _lock:
         _live[pod.id] = pod
-    _install()
+    atexit_only()
 
 
 def unregister(pod: _Closable) -> None:
@@ -123,9 +138,9 @@ def gc(*, everything: bool = False) -> GcResult:
     kept: list[str] = []
     for c in client().containers.list(all=True, filters={"label": LABEL}):
         labels = c.labels
-        if everything or not _alive(
-            labels.get("deploysim.pid", ""), labels.get("deploysim.host", "")
-        ):
+        kept_on_purpose = labels.get("deploysim.keep") == "1"
+        dead = not _alive(labels.get("deploysim.pid", ""), labels.get("deploysim.host", ""))
+        if everything or (dead and not kept_on_purpose):
             c.remove(force=True, v=True)
             removed.append(c.name)
         else:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from deploysim._errors import InfrastructureError
 from deploysim.sandbox._docker import client
 from deploysim.sandbox._images import ensure_base_image
-from deploysim.sandbox._lifecycle import labels_for, register, unregister
+from deploysim.sandbox._lifecycle import install_handlers, labels_for, register, unregister
 from deploysim.sandbox._paths import cache_dir
 from deploysim.sandbox._seed import SERVICES_SNAPSHOT_DIR, ensure_snapshot_images, hostnames
 from deploysim.sandbox._state import (
@@ -132,6 +132,8 @@ class Pod:
         Raises:
             InfrastructureError: the engine, an image build or a container failed.
         """
+        if not keep:
+            install_handlers()
         pod = await asyncio.to_thread(
             cls._start_sync, snapshot, limits or PodLimits(), run_id, sample_id, keep
         )
