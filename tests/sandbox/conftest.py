@@ -10,24 +10,6 @@ import pytest
 from deploysim.errors import InfrastructureError
 
 
-def _engine_or_fail() -> None:
-    from deploysim.sandbox._docker import client
-
-    try:
-        client()
-    except InfrastructureError as e:
-        pytest.fail(f"the sandbox tests need a Docker engine: {e}")
-
-
-@pytest.fixture(scope="session")
-def base_image() -> str:
-    """The base image (built on first use; `make test` builds it before pytest runs)."""
-    _engine_or_fail()
-    from deploysim.sandbox._images import ensure_base_image
-
-    return ensure_base_image().tag
-
-
 @pytest.fixture(scope="session", autouse=True)
 def no_leaked_containers() -> Iterator[None]:
     """Count this process's deploysim containers before and after the session: none may leak.

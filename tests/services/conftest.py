@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -312,36 +309,6 @@ def shop(shop_server: ShopServer) -> Iterator[httpx.Client]:
     with client(shop_server.url) as c:
         c.post("/__deploysim/reset").raise_for_status()
         yield c
-
-
-def build_airline(dest: Path, shared_traces: Path) -> Path:
-    """Copy the airline snapshot (yaml, handlers, build script) to ``dest`` and build its rows."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(AIRLINE / "snapshot.yaml", dest)
-    shutil.copy(AIRLINE / "build.py", dest)
-    shutil.copytree(
-        AIRLINE / "services", dest / "services", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    source = shared_traces / "tau-bench-airline" / "initial_state"
-    subprocess.run(
-        [
-            sys.executable,
-            str(dest / "build.py"),
-            "--source",
-            str(source),
-            "--out",
-            str(dest / "databases"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return dest
-
-
-@pytest.fixture(scope="session")
-def airline_dir(tmp_path_factory: pytest.TempPathFactory, shared_traces: Path) -> Path:
-    """The airline snapshot with its rows built from the shared tau-bench data."""
-    return build_airline(tmp_path_factory.mktemp("airline"), shared_traces)
 
 
 @pytest.fixture(scope="session")

@@ -394,7 +394,14 @@ class Pod:
         return await capture_state(self)
 
     async def admin(self, method: str, path: str, json_body: Any = None) -> Any:
-        """Call the services sidecar's admin or tool API (over its host-only socket)."""
+        """Call the services sidecar's admin or tool API; return the decoded JSON body."""
+        return (await self.admin_call(method, path, json_body))[1]
+
+    async def admin_call(self, method: str, path: str, json_body: Any = None) -> tuple[int, Any]:
+        """Call the services sidecar's admin or tool API (over its host-only socket).
+
+        Returns (HTTP status, decoded JSON body or None).
+        """
         import httpx
 
         from deploysim.services import ADMIN_TOKEN_HEADER, TOOLS_HOST
@@ -408,7 +415,7 @@ class Pod:
             resp = await http.request(
                 method, path, json=json_body, headers={ADMIN_TOKEN_HEADER: self.admin_token}
             )
-        return resp.json() if resp.content else None
+        return resp.status_code, (resp.json() if resp.content else None)
 
 
 def _tail_logs(container: Any) -> str:
