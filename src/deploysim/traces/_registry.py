@@ -84,8 +84,22 @@ class Importer(ABC):
     def sniff(self, doc: Document) -> bool:
         """Whether ``doc`` is in this format; cheap, never raises."""
 
+    def is_conversation(self, data: Any) -> bool:
+        """Whether a whole JSON list is one conversation (a bare list of messages or items).
+
+        Formats whose logs are either request records or bare message lists override this;
+        :meth:`records` then keeps such a list as a single record.
+        """
+        return False
+
     def records(self, doc: Document) -> Iterator[Record]:
-        """Split a document into records; default: JSONL lines or JSON list items, else one."""
+        """Split a document into records; default: JSONL lines or JSON list items, else one.
+
+        A JSON list that :meth:`is_conversation` recognizes is one record.
+        """
+        if doc.kind == "json" and self.is_conversation(doc.data):
+            yield Record(0, doc.data)
+            return
         if doc.kind == "jsonl" or (doc.kind == "json" and isinstance(doc.data, list)):
             for i, value in enumerate(doc.data):
                 yield Record(i, value)

@@ -1,5 +1,3 @@
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -7,7 +5,7 @@ import pytest
 from anthropic.types import Message as AnthropicMessage
 from anthropic.types import MessageParam
 from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import TypeAdapter
 
 from deploysim.errors import DeploysimError, TraceFormatError
 from deploysim.traces import (
@@ -24,53 +22,24 @@ from deploysim.traces import (
     write_traces,
 )
 from deploysim.traces._builtin_tools import builtin_tool
+from tests.traces.sdk_check import FORBID, assert_no_extras, materialize, write_record
 
 FMT = "anthropic"
-# extra="forbid" reaches every nested TypedDict, so a misspelt field fails instead of vanishing.
-_FORBID = ConfigDict(extra="forbid")
-_REQUEST = TypeAdapter(list[MessageCreateParamsNonStreaming], config=_FORBID)
-_MESSAGES = TypeAdapter(list[MessageParam], config=_FORBID)
-
-
-def _materialize(value: Any) -> Any:
-    """Consume the lazy iterators pydantic returns for ``Iterable`` fields, validating them."""
-    if isinstance(value, dict):
-        return {k: _materialize(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | Iterator):
-        return [_materialize(v) for v in value]
-    return value
-
-
-def _assert_no_extras(model: Any, path: str) -> None:
-    """SDK models accept unknown fields; a fixture must not rely on that."""
-    if isinstance(model, BaseModel):
-        assert not model.model_extra, f"{path}: fields unknown to the SDK: {model.model_extra}"
-        for name in type(model).model_fields:
-            _assert_no_extras(getattr(model, name), f"{path}.{name}")
-    elif isinstance(model, list):
-        for i, v in enumerate(model):
-            _assert_no_extras(v, f"{path}[{i}]")
+_REQUEST = TypeAdapter(list[MessageCreateParamsNonStreaming], config=FORBID)
+_MESSAGES = TypeAdapter(list[MessageParam], config=FORBID)
 
 
 def _trace(fixtures: Path, index: int) -> Trace:
     return import_file(fixtures / FMT / "messages.jsonl").traces[index]
 
 
-def _write(tmp_path: Path, record: Any, name: str = "rec.json") -> Path:
-    p = tmp_path / name
-    p.write_text(json.dumps(record))
-    return p
-
-
 def test_fixtures_match_the_anthropic_sdk_types(fixtures: Path) -> None:
     """Requests (without the logged response) and responses are valid in the Anthropic SDK types."""
     for rec in read_document(fixtures / FMT / "messages.jsonl").data:
         request = {k: v for k, v in rec.get("request", rec).items() if k != "response"}
-        _materialize(_REQUEST.validate_python([request]))
-        _assert_no_extras(AnthropicMessage.model_validate(rec["response"]), "response")
-    _materialize(
-        _MESSAGES.validate_python(read_document(fixtures / FMT / "conversation.json").data)
-    )
+        materialize(_REQUEST.validate_python([request]))
+        assert_no_extras(AnthropicMessage.model_validate(rec["response"]), "response")
+    materialize(_MESSAGES.validate_python(read_document(fixtures / FMT / "conversation.json").data))
 
 
 def test_detected_by_content(fixtures: Path) -> None:
@@ -99,9 +68,9 @@ def test_does_not_claim_other_formats(fixtures: Path, shared_traces: Path) -> No
 def test_text_only_requests_need_an_anthropic_marker(tmp_path: Path) -> None:
     """Plain text turns are left to openai-chat; a top-level system prompt makes them ours."""
     plain = {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "hi"}]}
-    assert import_file(_write(tmp_path, plain)).format == "openai-chat"
+    assert import_file(write_record(tmp_path, plain)).format == "openai-chat"
     with_system = {**plain, "system": "Be brief."}
-    assert import_file(_write(tmp_path, with_system, "s.json")).format == FMT
+    assert import_file(write_record(tmp_path, with_system, "s.json")).format == FMT
 
 
 def test_coding_session_splits_user_turns(fixtures: Path) -> None:
@@ -232,7 +201,7 @@ def test_unknown_blocks_and_error_responses(tmp_path: Path) -> None:
             "error": {"type": "overloaded_error", "message": "Overloaded"},
         },
     }
-    t = import_file(_write(tmp_path, record)).traces[0]
+    t = import_file(write_record(tmp_path, record)).traces[0]
     user = t.messages[1]
     assert user.metadata == {"other_blocks": [{"type": "x_new_block", "data": 1}]}
     assert user.text == "go"
@@ -293,7 +262,7 @@ def test_result_blocks_and_code_execution(tmp_path: Path) -> None:
         ],
         "response": {"id": "msg_1", "type": "message", "role": "assistant", "content": response},
     }
-    t = import_file(_write(tmp_path, record)).traces[0]
+    t = import_file(write_record(tmp_path, record)).traces[0]
     found, ran, mcp = t.tool_results()
     assert (
         found.output == "[search_result: Deploy runbook]\nRoll back with `make rollback`.\n[image]"
@@ -328,7 +297,7 @@ def test_result_blocks_and_code_execution(tmp_path: Path) -> None:
 def test_malformed_fields_are_named(tmp_path: Path, record: Any, field: str) -> None:
     """Each malformed record fails as a TraceFormatError naming the field path."""
     with pytest.raises(TraceFormatError) as e:
-        import_file(_write(tmp_path, record), format=FMT)
+        import_file(write_record(tmp_path, record), format=FMT)
     assert (e.value.record, e.value.field) == (0, field)
 
 

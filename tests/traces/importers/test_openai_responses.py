@@ -1,12 +1,10 @@
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openai.types.responses import Response, ResponseInputItemParam, ResponseOutputItem
 from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import TypeAdapter
 
 from deploysim.errors import DeploysimError, TraceFormatError
 from deploysim.traces import (
@@ -23,54 +21,27 @@ from deploysim.traces import (
     write_traces,
 )
 from deploysim.traces._builtin_tools import builtin_tool
+from tests.traces.sdk_check import FORBID, assert_no_extras, materialize, write_record
 
 FMT = "openai-responses"
-# extra="forbid" reaches every nested TypedDict, so a misspelt field fails instead of vanishing.
-_FORBID = ConfigDict(extra="forbid")
-_REQUEST = TypeAdapter(list[ResponseCreateParamsNonStreaming], config=_FORBID)
-_INPUT_ITEMS = TypeAdapter(list[ResponseInputItemParam], config=_FORBID)
+_REQUEST = TypeAdapter(list[ResponseCreateParamsNonStreaming], config=FORBID)
+_INPUT_ITEMS = TypeAdapter(list[ResponseInputItemParam], config=FORBID)
 _OUTPUT_ITEM: TypeAdapter[Any] = TypeAdapter(ResponseOutputItem)
-
-
-def _materialize(value: Any) -> Any:
-    """Consume the lazy iterators pydantic returns for ``Iterable`` fields, validating them."""
-    if isinstance(value, dict):
-        return {k: _materialize(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | Iterator):
-        return [_materialize(v) for v in value]
-    return value
-
-
-def _assert_no_extras(model: Any, path: str) -> None:
-    """SDK models accept unknown fields; a fixture must not rely on that."""
-    if isinstance(model, BaseModel):
-        assert not model.model_extra, f"{path}: fields unknown to the SDK: {model.model_extra}"
-        for name in type(model).model_fields:
-            _assert_no_extras(getattr(model, name), f"{path}.{name}")
-    elif isinstance(model, list):
-        for i, v in enumerate(model):
-            _assert_no_extras(v, f"{path}[{i}]")
 
 
 def _trace(fixtures: Path, index: int) -> Trace:
     return import_file(fixtures / FMT / "sessions.jsonl").traces[index]
 
 
-def _write(tmp_path: Path, record: Any, name: str = "rec.json") -> Path:
-    p = tmp_path / name
-    p.write_text(json.dumps(record))
-    return p
-
-
 def test_fixtures_match_the_openai_sdk_types(fixtures: Path) -> None:
     """Requests, responses and every item of the fixtures are valid in the OpenAI SDK types."""
     for rec in read_document(fixtures / FMT / "sessions.jsonl").data:
-        _materialize(_REQUEST.validate_python([rec.get("request", rec)]))
+        materialize(_REQUEST.validate_python([rec.get("request", rec)]))
         if "response" in rec:
-            _assert_no_extras(Response.model_validate(rec["response"]), "response")
+            assert_no_extras(Response.model_validate(rec["response"]), "response")
             for i, item in enumerate(rec["response"]["output"]):
-                _assert_no_extras(_OUTPUT_ITEM.validate_python(item), f"output[{i}]")
-    _materialize(
+                assert_no_extras(_OUTPUT_ITEM.validate_python(item), f"output[{i}]")
+    materialize(
         _INPUT_ITEMS.validate_python(read_document(fixtures / FMT / "agent_items.json").data)
     )
 
@@ -101,9 +72,9 @@ def test_does_not_claim_other_formats(fixtures: Path, shared_traces: Path) -> No
 def test_plain_chat_without_responses_markers_is_not_claimed(tmp_path: Path) -> None:
     """Untyped role messages under ``input`` need a marker (model, instructions, typed items)."""
     bare = {"input": [{"role": "user", "content": "hi"}]}
-    assert not get_importer(FMT).sniff(read_document(_write(tmp_path, bare)))
+    assert not get_importer(FMT).sniff(read_document(write_record(tmp_path, bare)))
     with_model = {**bare, "model": "gpt-4.1"}
-    assert import_file(_write(tmp_path, with_model, "m.json")).format == FMT
+    assert import_file(write_record(tmp_path, with_model, "m.json")).format == FMT
 
 
 def test_shell_and_apply_patch_session(fixtures: Path) -> None:
@@ -271,7 +242,7 @@ def test_undeclared_builtins_timeouts_and_unknown_items(tmp_path: Path) -> None:
         },
         {"type": "apply_patch_call_output", "call_id": "c2", "status": "completed"},
     ]
-    t = import_file(_write(tmp_path, {"model": "gpt-5", "input": items})).traces[0]
+    t = import_file(write_record(tmp_path, {"model": "gpt-5", "input": items})).traces[0]
     assert t.tools == [builtin_tool("shell"), builtin_tool("apply_patch")]
     timeout = t.tool_results()[0]
     assert (timeout.is_error, timeout.error_type, timeout.output) == (True, "timeout", "cc -o app")
@@ -299,7 +270,7 @@ def test_undeclared_builtins_timeouts_and_unknown_items(tmp_path: Path) -> None:
 def test_malformed_fields_are_named(tmp_path: Path, record: Any, field: str) -> None:
     """Each malformed record fails as a TraceFormatError naming the field path."""
     with pytest.raises(TraceFormatError) as e:
-        import_file(_write(tmp_path, record), format=FMT)
+        import_file(write_record(tmp_path, record), format=FMT)
     assert (e.value.record, e.value.field) == (0, field)
 
 

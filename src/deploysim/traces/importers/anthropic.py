@@ -30,7 +30,7 @@ from deploysim.traces._model import (
     Trace,
 )
 from deploysim.traces._reader import Node, parse_arguments, text_of
-from deploysim.traces._registry import ImportContext, Importer, Record, importer
+from deploysim.traces._registry import ImportContext, Importer, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
 
 __all__ = ["AnthropicImporter", "anthropic_messages"]
@@ -316,15 +316,13 @@ class AnthropicImporter(Importer):
         """Anthropic-shaped messages plus a marker: system, typed blocks, tools, stop_reason."""
         if doc.kind not in ("json", "jsonl"):
             return False
-        if doc.kind == "json" and _is_message_list(doc.data):
+        if doc.kind == "json" and self.is_conversation(doc.data):
             return True
         return _is_record(doc.first())
 
-    def records(self, doc: Document) -> Any:
-        """A bare message list is one record; otherwise one request per list item or line."""
-        if doc.kind == "json" and _is_message_list(doc.data):
-            return iter([Record(0, doc.data)])
-        return super().records(doc)
+    def is_conversation(self, data: Any) -> bool:
+        """A bare list of messages is one trace."""
+        return _is_message_list(data)
 
     def convert(self, record: Node, ctx: ImportContext) -> Trace:
         """System, messages and the response's content; tools; model and stop facts."""

@@ -22,7 +22,7 @@ from deploysim.traces._model import (
     Trace,
 )
 from deploysim.traces._reader import Node, parse_arguments, text_of
-from deploysim.traces._registry import ImportContext, Importer, Record, importer
+from deploysim.traces._registry import ImportContext, Importer, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
 
 __all__ = ["OpenAIChatImporter", "chat_message", "chat_messages", "chat_tools"]
@@ -168,16 +168,9 @@ class OpenAIChatImporter(Importer):
             return _is_request({"messages": doc.data})
         return _is_request(doc.first())
 
-    def records(self, doc: Document) -> Any:
-        """A bare message list is one record; otherwise one request per item or line."""
-        if (
-            doc.kind == "json"
-            and isinstance(doc.data, list)
-            and doc.data
-            and all(_is_chat_message(m) for m in doc.data)
-        ):
-            return iter([Record(0, doc.data)])
-        return super().records(doc)
+    def is_conversation(self, data: Any) -> bool:
+        """A bare list of messages is one trace."""
+        return isinstance(data, list) and bool(data) and all(_is_chat_message(m) for m in data)
 
     def convert(self, record: Node, ctx: ImportContext) -> Trace:
         """Messages, tools, and the response's message when one was logged."""

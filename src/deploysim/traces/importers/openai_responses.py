@@ -32,7 +32,7 @@ from deploysim.traces._model import (
     Trace,
 )
 from deploysim.traces._reader import Node, ParsedArguments, parse_arguments, text_of
-from deploysim.traces._registry import ImportContext, Importer, Record, importer
+from deploysim.traces._registry import ImportContext, Importer, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
 
 __all__ = ["ConvertedItems", "OpenAIResponsesImporter", "response_items"]
@@ -471,15 +471,13 @@ class OpenAIResponsesImporter(Importer):
         """A request/response record (or lines of them) or a bare list of Responses items."""
         if doc.kind not in ("json", "jsonl"):
             return False
-        if doc.kind == "json" and _is_item_list(doc.data):
+        if doc.kind == "json" and self.is_conversation(doc.data):
             return True
         return _is_record(doc.first())
 
-    def records(self, doc: Document) -> Any:
-        """A bare item list is one record; otherwise one record per list item or line."""
-        if doc.kind == "json" and _is_item_list(doc.data):
-            return iter([Record(0, doc.data)])
-        return super().records(doc)
+    def is_conversation(self, data: Any) -> bool:
+        """A bare list of Responses items is one trace."""
+        return _is_item_list(data)
 
     def convert(self, record: Node, ctx: ImportContext) -> Trace:
         """Messages from instructions, input and output items; tools; response facts."""
