@@ -12,6 +12,7 @@ from deploysim import __version__
 from deploysim._errors import DeploysimError
 from deploysim.cli.sandbox import app as sandbox_app
 from deploysim.cli.sandbox import doctor_command
+from deploysim.cli.scrub import scrub
 from deploysim.cli.services import app as services_app
 from deploysim.cli.snapshot import app as snapshot_app
 from deploysim.cli.traces import app as traces_app
@@ -31,6 +32,7 @@ app = typer.Typer(
 )
 app.add_typer(traces_app, name="traces")
 app.add_typer(snapshot_app, name="snapshot")
+app.command("scrub")(scrub)
 app.add_typer(services_app, name="services")
 app.add_typer(sandbox_app, name="sandbox")
 app.command("doctor")(doctor_command)

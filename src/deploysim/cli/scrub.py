@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 
 from deploysim.cli._output import err_console, print_json, progress
-from deploysim.privacy import scrub_files
 from deploysim.traces import ToolSpec, get_importer, load_tools_file
 
 __all__ = ["app", "scrub"]
@@ -78,6 +77,8 @@ def scrub(
     specs: list[ToolSpec] = load_tools_file(tools) if tools else []
     with progress("importing records") as bar:
         task = bar.task_ids[0]
+        from deploysim.privacy import scrub_files  # presidio loads only when scrubbing
+
         report = scrub_files(
             inputs,
             output,
