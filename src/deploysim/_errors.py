@@ -15,8 +15,16 @@ Three kinds of failure are kept apart and never mixed (STYLE.md, rule 6):
     │   ├── TraceFormatError        a record of a trace file does not fit its format
     │   ├── UnknownFormatError      no importer recognizes a file (or --format is unknown)
     │   ├── ToolSchemaError         a --tools file is not a list of tool definitions
-    │   └── SnapshotError           a snapshot folder is invalid (names file and field)
+    │   ├── SnapshotError           a snapshot folder is invalid (names file and field)
+    │   └── VaultError              a privacy key file or vault is unreadable or sealed otherwise
+    ├── PrivacyError                scrubbing could not finish without risking a leak
     └── InfrastructureError         the machine failed us (Docker engine, container, network)
+        ├── EngineUnavailableError  (deploysim.sandbox) no Docker engine answers
+        ├── ImageBuildError         (deploysim.sandbox) a build failed; names its build log
+        ├── ContainerDiedError      (deploysim.sandbox) a pod container died or was OOM-killed
+        └── ExecServerError         (deploysim.sandbox) the in-pod exec server did not answer
+
+Privacy errors never carry a private value: they name the file, trace, field and entity type.
 """
 
 from __future__ import annotations
@@ -27,10 +35,12 @@ __all__ = [
     "DeploysimError",
     "InfrastructureError",
     "InputError",
+    "PrivacyError",
     "SnapshotError",
     "ToolSchemaError",
     "TraceFormatError",
     "UnknownFormatError",
+    "VaultError",
 ]
 
 
@@ -105,3 +115,11 @@ class SnapshotError(InputError):
 
 class InfrastructureError(DeploysimError):
     """The machine failed (Docker engine, container, network); never model behaviour."""
+
+
+class VaultError(InputError):
+    """A key file or vault file is unreadable, malformed, or was sealed with another key."""
+
+
+class PrivacyError(DeploysimError):
+    """Scrubbing could not finish without risking a leak or breaking a trace."""

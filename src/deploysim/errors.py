@@ -4,18 +4,22 @@ from deploysim._errors import (
     DeploysimError,
     InfrastructureError,
     InputError,
+    PrivacyError,
     SnapshotError,
     ToolSchemaError,
     TraceFormatError,
     UnknownFormatError,
+    VaultError,
 )
 
 __all__ = [
     "DeploysimError",
     "InfrastructureError",
     "InputError",
+    "PrivacyError",
     "SnapshotError",
     "ToolSchemaError",
     "TraceFormatError",
     "UnknownFormatError",
+    "VaultError",
 ]
