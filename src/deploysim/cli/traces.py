@@ -168,6 +168,8 @@ def stats(
             ),
         )
     console = Console()
+    if not console.is_terminal:  # piped or logged: do not squeeze the table into 80 columns
+        console = Console(width=200)
     console.print(table)
     by_tool = data["total"]["by_tool"]
     if by_tool:
