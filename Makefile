@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= $(firstword $(wildcard ../shared/data) $(wildcard /work/shared/data))
 
-.PHONY: demo test lint typecheck unit install clean sandbox-ready airline
+.PHONY: demo test lint typecheck unit install clean sandbox-ready chromium-ready airline
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ install: $(STAMP)
 sandbox-ready: $(STAMP)
 	scripts/setup-docker.sh
 	$(BIN)/deploysim sandbox build
+
+# Headless Chromium renders the HTML report in a test (Debian's package; no download).
+chromium-ready:
+	scripts/setup-chromium.sh
 
 # The airline snapshot's rows come from tau-bench's true initial state in the shared data,
 # which is not copied into the repository; they are generated into a git-ignored folder.
@@ -52,7 +56,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) sandbox-ready
+unit: $(STAMP) sandbox-ready chromium-ready
 	$(BIN)/pytest -q -n 2 --durations=15
 
 test: lint typecheck unit

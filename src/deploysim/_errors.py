@@ -16,7 +16,8 @@ Three kinds of failure are kept apart and never mixed (STYLE.md, rule 6):
     │   ├── UnknownFormatError      no importer recognizes a file (or --format is unknown)
     │   ├── ToolSchemaError         a --tools file is not a list of tool definitions
     │   ├── SnapshotError           a snapshot folder is invalid (names file and field)
-    │   └── VaultError              a privacy key file or vault is unreadable or sealed otherwise
+    │   ├── VaultError              a privacy key file or vault is unreadable or sealed otherwise
+    │   └── ForecastInputError      (deploysim.forecast) a grades or production file is invalid
     ├── PrivacyError                scrubbing could not finish without risking a leak
     └── InfrastructureError         the machine failed us (Docker engine, container, network)
         ├── EngineUnavailableError  (deploysim.sandbox) no Docker engine answers
