@@ -11,6 +11,7 @@ from rich.markup import escape
 from deploysim import __version__
 from deploysim._errors import DeploysimError
 from deploysim.cli.forecast import forecast_command, report_command
+from deploysim.cli.reconstruct import fidelity_command, reconstruct_command
 from deploysim.cli.sandbox import app as sandbox_app
 from deploysim.cli.sandbox import doctor_command
 from deploysim.cli.scrub import scrub
@@ -37,6 +38,8 @@ app.command("scrub")(scrub)
 app.add_typer(services_app, name="services")
 app.add_typer(sandbox_app, name="sandbox")
 app.command("doctor")(doctor_command)
+app.command("reconstruct")(reconstruct_command)
+app.command("fidelity")(fidelity_command)
 app.command("forecast")(forecast_command)
 app.command("report")(report_command)
 

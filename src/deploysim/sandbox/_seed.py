@@ -226,7 +226,13 @@ def _flat_snapshot(sd: SnapshotDir) -> dict[str, TarMember]:
                     hdest = str(PurePosixPath(dest).parent / rel.as_posix())
                     members.setdefault(hdest, TarMember(helper.read_bytes(), 0o644, 0))
     flat = snap.model_copy(update={"files": [], "databases": dbs, "extends": None})
-    text = yaml.safe_dump(flat.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
+    dumped = flat.model_dump(mode="json", exclude_defaults=True)
+    # Handler kinds are defaults, but they are the union's discriminator: keep them (as
+    # save_snapshot does), or the sidecar cannot load any function tool.
+    for s_out, s_in in zip(dumped.get("services", []), flat.services, strict=True):
+        for t_out, t_in in zip(s_out.get("function_tools", []), s_in.function_tools, strict=True):
+            t_out.setdefault("handler", {})["kind"] = t_in.handler.kind
+    text = yaml.safe_dump(dumped, sort_keys=False)
     members[f"{SERVICES_SNAPSHOT_DIR}/snapshot.yaml"] = TarMember(text.encode(), 0o644, 0)
     return members
 

@@ -16,7 +16,7 @@ Importing this package imports FastAPI; ``import deploysim`` does not import it.
 
 from deploysim.services._app import ServicesApp, create_app
 from deploysim.services._db import Db
-from deploysim.services._handlers import ToolError
+from deploysim.services._handlers import NoAnswer, ToolError
 from deploysim.services._log import LOG_FILE
 from deploysim.services._protocol import (
     ADMIN_PREFIX,
@@ -40,6 +40,7 @@ __all__ = [
     "Backend",
     "Db",
     "LogEntry",
+    "NoAnswer",
     "ServicesApp",
     "StateDump",
     "ToolError",

@@ -21,7 +21,7 @@ from typing import Any
 
 from deploysim._errors import SnapshotError
 
-__all__ = ["HandlerFunction", "ModuleLoader", "ToolError"]
+__all__ = ["HandlerFunction", "ModuleLoader", "NoAnswer", "ToolError"]
 
 HandlerFunction = Callable[..., Any]
 
@@ -41,6 +41,14 @@ class ToolError(Exception):
     def __init__(self, message: Any) -> None:
         super().__init__(message)
         self.output = message
+
+
+class NoAnswer(Exception):
+    """Raised by a handler that has no answer for these arguments (nothing recorded or learned).
+
+    The call is not answered (HTTP 404 ``no_recorded_match``, writes rolled back): the tool
+    router falls back to its next backend, and the agent never sees this.
+    """
 
 
 class ModuleLoader:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from deploysim._errors import SnapshotError
 from deploysim.services._answer import Answer
 from deploysim.services._db import Db
-from deploysim.services._handlers import ModuleLoader, ToolError
+from deploysim.services._handlers import ModuleLoader, NoAnswer, ToolError
 from deploysim.services._protocol import ToolFailure, ToolFailureCode, ToolResponse
 from deploysim.services._state import ServiceState
 from deploysim.snapshots import (
@@ -240,7 +240,7 @@ class ToolBox:
         except ToolError as e:
             db.conn.rollback()
             return self._answer(name, tool.service, e.output, is_error=True)
-        except _NoRecordedMatch as e:
+        except (_NoRecordedMatch, NoAnswer) as e:
             db.conn.rollback()
             return self._failure(404, "no_recorded_match", str(e), name, tool.service)
         except Exception as e:  # noqa: BLE001 - a handler bug is reported, never shown the agent
