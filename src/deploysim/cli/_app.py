@@ -11,9 +11,12 @@ from rich.markup import escape
 from deploysim import __version__
 from deploysim._errors import DeploysimError
 from deploysim.cli.forecast import forecast_command, report_command
+from deploysim.cli.grade import grade_command, stage_lights_command
 from deploysim.cli.reconstruct import fidelity_command, reconstruct_command
+from deploysim.cli.replay import replay_command
 from deploysim.cli.sandbox import app as sandbox_app
 from deploysim.cli.sandbox import doctor_command
+from deploysim.cli.scenario import app as scenario_app
 from deploysim.cli.scrub import scrub
 from deploysim.cli.services import app as services_app
 from deploysim.cli.snapshot import app as snapshot_app
@@ -40,6 +43,10 @@ app.add_typer(sandbox_app, name="sandbox")
 app.command("doctor")(doctor_command)
 app.command("reconstruct")(reconstruct_command)
 app.command("fidelity")(fidelity_command)
+app.command("replay")(replay_command)
+app.add_typer(scenario_app, name="scenario")
+app.command("grade")(grade_command)
+app.command("stage-lights")(stage_lights_command)
 app.command("forecast")(forecast_command)
 app.command("report")(report_command)
 

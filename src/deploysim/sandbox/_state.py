@@ -196,6 +196,10 @@ def _key(table: Table, row: dict[str, Any]) -> str:
     return json.dumps([row.get(k) for k in table.primary_key], default=str)
 
 
+def _changed_columns(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return sorted(c for c in set(before) | set(after) if before.get(c) != after.get(c))
+
+
 def diff_rows(
     database: str, table: Table, before: list[dict[str, Any]], after: list[dict[str, Any]]
 ) -> list[RowChange]:
@@ -205,8 +209,8 @@ def diff_rows(
     out: list[RowChange] = []
     for k in sorted(set(old) | set(new)):
         b, a = old.get(k), new.get(k)
-        if b == a:
-            continue
+        if b is not None and a is not None and not _changed_columns(b, a):
+            continue  # a column absent on one side reads as NULL on the other
         row = a or b or {}
         key = {c: row.get(c) for c in table.primary_key}
         if b is None:
@@ -218,7 +222,7 @@ def diff_rows(
                 RowChange(database=database, table=table.name, key=key, change="deleted", before=b)
             )
         else:
-            cols = sorted(c for c in set(a) | set(b) if a.get(c) != b.get(c))
+            cols = _changed_columns(b, a)
             out.append(
                 RowChange(
                     database=database,

@@ -2,7 +2,11 @@
 
 - ``function`` (live): the snapshot's services answer ``POST /tools/<name>``;
 - ``shell`` (live): the command runs in the pod as the agent;
+- ``editor`` / ``sql`` / ``http`` (live): see :mod:`deploysim.tools._editor` and
+  :mod:`deploysim.tools._sql_http`;
 - ``recorded``: the exact arguments were recorded in the trace pool;
+- ``emulated``: a simulator model writes the answer (:mod:`deploysim.tools._emulated`), only
+  when one is configured;
 - ``unavailable``: an error shaped like the tool's own errors.
 
 A backend raises :class:`NotServed` when it cannot answer a call, and the router tries the
@@ -15,9 +19,9 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
-from deploysim.tools._model import ServicesEndpoint, ToolOutcome, ToolRequest
+from deploysim.tools._model import Emulator, ServicesEndpoint, ToolOutcome, ToolRequest
 from deploysim.traces import ToolSpec
 
 if TYPE_CHECKING:
@@ -27,6 +31,7 @@ __all__ = [
     "Backend",
     "CallContext",
     "NotServed",
+    "RecordedExample",
     "RecordedPool",
     "backend",
     "backend_names",
@@ -50,12 +55,23 @@ def _key(name: str, arguments: dict[str, Any] | None, raw: str | None) -> str:
     return f"{name}\0{json.dumps(arguments, sort_keys=True, default=str)}"
 
 
+class RecordedExample(NamedTuple):
+    """One recorded call and its result, as shown to a simulator model."""
+
+    name: str
+    arguments: dict[str, Any] | None
+    raw_arguments: str | None
+    output: str
+    is_error: bool
+
+
 @dataclass
 class RecordedPool:
     """Recorded (call, result) pairs, looked up by exact arguments; repeats play in order."""
 
     pairs: dict[str, list[ToolOutcome]] = field(default_factory=dict)
     _served: dict[str, int] = field(default_factory=dict)
+    _examples: list[RecordedExample] = field(default_factory=list)
 
     def add(
         self,
@@ -70,6 +86,11 @@ class RecordedPool:
             output=output, is_error=is_error, provenance="recorded", backend="recorded"
         )
         self.pairs.setdefault(_key(name, arguments, raw), []).append(outcome)
+        self._examples.append(RecordedExample(name, arguments, raw, output, is_error))
+
+    def examples(self, name: str | None = None) -> list[RecordedExample]:
+        """Every recorded pair (of tool ``name`` only, when given), in recording order."""
+        return [e for e in self._examples if name is None or e.name == name]
 
     def take(self, request: ToolRequest) -> ToolOutcome | None:
         """The next recorded answer for exactly these arguments (the last one repeats)."""
@@ -84,12 +105,18 @@ class RecordedPool:
 
 @dataclass
 class CallContext:
-    """What backends may use: the pod, a services endpoint, the recorded pool."""
+    """What backends may use: the pod, a services endpoint, the recorded pool, a simulator.
+
+    One context serves one sample: ``scratch`` holds per-sample backend state (the editor's
+    undo history).
+    """
 
     pod: Pod | None = None
     services: ServicesEndpoint | None = None
     pool: RecordedPool = field(default_factory=RecordedPool)
     timeout: float = 180.0
+    emulator: Emulator | None = None
+    scratch: dict[str, Any] = field(default_factory=dict)
 
 
 class Backend(ABC):

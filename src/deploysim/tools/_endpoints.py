@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deploysim._errors import InfrastructureError
+
 if TYPE_CHECKING:
     from deploysim.sandbox import Pod
     from deploysim.snapshots import SnapshotDir
@@ -13,18 +15,70 @@ __all__ = ["InProcessServices", "PodServices"]
 
 
 class PodServices:
-    """Function tools served by a pod's sidecar."""
+    """Function tools (and the admin API) of a pod's sidecar, over its host-only socket.
+
+    Keeps one HTTP client for its lifetime; close it with :meth:`aclose`. The client is made
+    without TLS verification material: the socket is plain HTTP, and loading the trust store
+    for every call costs ~25 ms of CPU (most of a tool call's cost).
+    """
 
     def __init__(self, pod: Pod) -> None:
         self.pod = pod
+        self._client: Any = None
+
+    def _http(self) -> Any:
+        import httpx
+
+        from deploysim.services import ADMIN_TOKEN_HEADER, TOOLS_HOST
+
+        if self._client is None:
+            sock = str(self.pod.scratch / "admin" / "admin.sock")
+            self._client = httpx.AsyncClient(
+                transport=httpx.AsyncHTTPTransport(uds=sock, verify=False),
+                base_url=f"http://{TOOLS_HOST}",
+                headers={ADMIN_TOKEN_HEADER: self.pod.admin_token},
+                timeout=60,
+            )
+        return self._client
+
+    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Call the sidecar; return (HTTP status, decoded JSON body or None).
+
+        Raises:
+            InfrastructureError: the pod has no sidecar, or it cannot be reached (it died, or
+                its pod did): an infrastructure failure, never a tool error shown to the model.
+        """
+        import httpx
+
+        if self.pod.services is None:
+            raise InfrastructureError(f"pod {self.pod.id} has no services sidecar")
+        try:
+            resp = await self._http().request(method, path, json=body)
+        except (httpx.TransportError, OSError) as e:
+            raise InfrastructureError(
+                f"services sidecar of pod {self.pod.id} unreachable: {type(e).__name__}: {e}"
+            ) from e
+        return resp.status_code, (resp.json() if resp.content else None)
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> tuple[int, Any]:
-        """POST /tools/<name> through the pod's admin socket."""
-        return await self.pod.admin_call("POST", f"/tools/{name}", arguments)
+        """POST /tools/<name>."""
+        return await self.request("POST", f"/tools/{name}", arguments)
 
     async def reset(self) -> None:
-        """Back to the snapshot's state."""
-        await self.pod.admin_call("POST", "/__deploysim/reset", None)
+        """Back to the snapshot's state.
+
+        Raises:
+            InfrastructureError: the sidecar did not reset (unreachable, or not 200).
+        """
+        status, body = await self.request("POST", "/__deploysim/reset")
+        if status != 200:
+            raise InfrastructureError(f"services of pod {self.pod.id} did not reset: {body}")
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
 class InProcessServices:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Provenance", "ServicesEndpoint", "ToolOutcome", "ToolRequest"]
+if TYPE_CHECKING:
+    from deploysim.traces import ToolSpec
+
+__all__ = [
+    "EmulatedAnswer",
+    "Emulator",
+    "Provenance",
+    "ServicesEndpoint",
+    "ToolOutcome",
+    "ToolRequest",
+]
 
 Provenance = Literal["live", "recorded", "emulated", "unavailable"]
 
@@ -40,4 +50,22 @@ class ServicesEndpoint(Protocol):
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> tuple[int, Any]:
         """POST /tools/<name>; return (HTTP status, decoded JSON body)."""
+        ...
+
+
+class EmulatedAnswer(BaseModel):
+    """What a simulator model answered for a tool call."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    output: str
+    is_error: bool = False
+    model: str = Field(description="The simulator model that wrote it.")
+
+
+class Emulator(Protocol):
+    """A simulator that writes tool results (the ``emulated`` backend asks it)."""
+
+    async def emulate(self, spec: ToolSpec, request: ToolRequest) -> EmulatedAnswer:
+        """Answer one call the way the tool would, or raise to decline."""
         ...

@@ -14,23 +14,28 @@ __all__ = ["Router", "default_chain"]
 _LIVE_BY_KIND = {"shell": "shell", "editor": "editor", "sql": "sql", "http": "http"}
 
 
-def default_chain(spec: ToolSpec, snapshot: SnapshotDir | None) -> list[str]:
+def default_chain(
+    spec: ToolSpec, snapshot: SnapshotDir | None, *, emulate: bool = False
+) -> list[str]:
     """Backends to try for a tool, most faithful first.
 
     A binding in the snapshot wins. Otherwise: tools of a live kind (shell, editor, sql, http)
     run in the pod; function tools go to the services when a service declares them; then the
-    recorded pool; then an unavailable error.
+    recorded pool; then, with ``emulate`` (a simulator is configured), the simulator; then an
+    unavailable error.
     """
+    tail = ["emulated", "unavailable"] if emulate else ["unavailable"]
     if snapshot is not None:
         for b in snapshot.snapshot.tool_bindings:
             if b.tool == spec.name:
+                if b.backend == "unavailable":
+                    return ["unavailable"]
                 bound = {
                     "live": [_LIVE_BY_KIND.get(spec.kind, "function")],
                     "recorded": ["recorded"],
-                    "unavailable": [],
                     "emulated": ["emulated"],
                 }[b.backend]
-                return [*bound, "unavailable"]
+                return [*bound, *(t for t in tail if t not in bound)]
     chain: list[str] = []
     if spec.kind in _LIVE_BY_KIND:
         chain.append(_LIVE_BY_KIND[spec.kind])
@@ -38,7 +43,7 @@ def default_chain(spec: ToolSpec, snapshot: SnapshotDir | None) -> list[str]:
         ft.name == spec.name for s in snapshot.snapshot.services for ft in s.function_tools
     ):
         chain.append("function")
-    return [*chain, "recorded", "unavailable"]
+    return [*chain, "recorded", *tail]
 
 
 class Router:
@@ -53,24 +58,32 @@ class Router:
     ) -> None:
         self.tools = {t.name: t for t in tools}
         self.ctx = ctx
-        self.chains = {t.name: default_chain(t, snapshot) for t in tools}
+        emulate = ctx.emulator is not None
+        self.chains = {t.name: default_chain(t, snapshot, emulate=emulate) for t in tools}
         self.chains.update(chains or {})
+        for chain in self.chains.values():
+            for b in chain:
+                get_backend(b)  # an unknown backend name fails here, naming the known ones
+        self.fallback = ["recorded", "emulated", "unavailable"] if emulate else None
 
     def chain(self, name: str) -> list[Backend]:
-        """The backends tried for ``name``, in order (known backends only)."""
-        out: list[Backend] = []
-        for b in self.chains.get(name, ["recorded", "unavailable"]):
-            try:
-                out.append(get_backend(b))
-            except KeyError:
-                continue
-        return out
+        """The backends tried for ``name``, in order."""
+        names = self.chains.get(name, self.fallback or ["recorded", "unavailable"])
+        return [get_backend(b) for b in names]
 
-    async def call(self, request: ToolRequest) -> ToolOutcome:
-        """Answer a call through the first backend that serves it."""
+    async def call(self, request: ToolRequest, *, only: Sequence[str] | None = None) -> ToolOutcome:
+        """Answer a call through the first backend that serves it.
+
+        With ``only``, just those backends of the tool's chain are tried (the replay uses
+        this to re-execute the prefix's writes live, never from the recording), and
+        :class:`NotServed` is raised when none of them answers.
+        """
         spec = self.tools.get(request.name) or ToolSpec(name=request.name)
         notes: list[str] = []
-        for b in self.chain(request.name):
+        chain = self.chain(request.name)
+        if only is not None:
+            chain = [b for b in chain if b.name in only]
+        for b in chain:
             if not b.accepts(spec, self.ctx):
                 continue
             try:
@@ -79,6 +92,10 @@ class Router:
                 notes.append(f"{b.name}: {e}")
                 continue
             if notes:
-                outcome = outcome.model_copy(update={"note": "; ".join(notes)})
+                own = [outcome.note] if outcome.note else []
+                outcome = outcome.model_copy(update={"note": "; ".join([*notes, *own])})
             return outcome
-        raise RuntimeError(f"no backend answered {request.name}: {notes}")  # unreachable
+        if only is not None:
+            raise NotServed("; ".join(notes) or f"none of {list(only)} serves {request.name}")
+        # 'unavailable' ends every default chain; a custom chain without it can get here.
+        raise NotServed(f"no backend answered {request.name}: {notes}")
