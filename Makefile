@@ -37,17 +37,12 @@ $(AIRLINE_ROWS): env_snapshots/airline/build.py
 
 airline: $(AIRLINE_ROWS)
 
-# The main job. Until the replay demo exists it imports the bundled example traces
-# (../shared/data) and prints their stats.
-demo: $(STAMP) sandbox-ready $(AIRLINE_ROWS)
+# The main job, offline end to end on the real tau-bench airline traces: import -> scrub ->
+# reconstruct -> fidelity -> replay (baseline and a scripted candidate) -> grade -> forecast ->
+# report. Last line: `report: PATH`. CANDIDATE=openai/gpt-4o points it at a real model.
+demo: $(STAMP) sandbox-ready
 	@test -n "$(DATA)" || (echo "demo data not found: set DATA=/path/to/shared/data" >&2; exit 1)
-	$(BIN)/deploysim traces stats \
-	  $(DATA)/traces/tau-bench-airline/traces.json \
-	  --tools $(DATA)/traces/tau-bench-airline/tool_schemas.json
-	$(BIN)/deploysim traces stats \
-	  $(DATA)/traces/tau2-retail/traces.json \
-	  --tools $(DATA)/traces/tau2-retail/tool_schemas.json
-	$(BIN)/deploysim traces stats $(DATA)/traces/swe-agent $(DATA)/traces/inspect-ai
+	DATA=$(DATA) BIN=$(BIN) scripts/demo.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -17,11 +17,19 @@ __all__ = ["grade_command", "stage_lights_command"]
 _LOG_SUFFIXES = (".eval", ".json")
 
 
+# Files inspect writes beside the logs of an eval set; they are not logs.
+_INSPECT_BOOKKEEPING = frozenset({"eval-set.json", "logs.json", "listing.json"})
+
+
 def _log_files(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out += sorted(q for q in p.iterdir() if q.suffix in _LOG_SUFFIXES)
+            out += sorted(
+                q
+                for q in p.iterdir()
+                if q.suffix in _LOG_SUFFIXES and q.name not in _INSPECT_BOOKKEEPING
+            )
         elif p.exists():
             out.append(p)
         else:
