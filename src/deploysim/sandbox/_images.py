@@ -192,11 +192,12 @@ def _finish_rootfs(rootfs: Path, log: Path) -> None:
 
 def _build_debootstrap(tag: str, log: Path) -> None:
     if shutil.which("debootstrap") is None:
-        _run(
-            ["apt-get", "install", "-y", "-q", "debootstrap"],
-            log,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        try:
+            _run(["apt-get", "install", "-y", "-q", "debootstrap"], log, env=env)
+        except ImageBuildError:  # a fresh machine may have no package lists yet
+            _run(["apt-get", "update", "-q"], log, env=env)
+            _run(["apt-get", "install", "-y", "-q", "debootstrap"], log, env=env)
     with tempfile.TemporaryDirectory(prefix="deploysim-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
         _run(
