@@ -41,7 +41,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from deploysim._errors import ToolSchemaError
@@ -59,11 +58,16 @@ from deploysim.traces._model import (
 from deploysim.traces._reader import Node, RecordError, parse_arguments, text_of
 from deploysim.traces._registry import ImportContext, Importer, Record, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
+from deploysim.traces.importers._otel_spans import (
+    Span,
+    attributes,
+    decode_span,
+    trace_id_of,
+)
 
 __all__ = ["OtelGenAIImporter"]
 
 _INPUT, _OUTPUT = "gen_ai.input.messages", "gen_ai.output.messages"
-_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 _LEGACY = {
     "gen_ai.system.message": "system",
     "gen_ai.user.message": "user",
@@ -72,131 +76,9 @@ _LEGACY = {
 }
 _AGENT_OPS = frozenset({"invoke_agent", "create_agent", "invoke_workflow"})
 _INFERENCE_OPS = frozenset({"chat", "generate_content", "text_completion"})
-_ERROR_CODES = (2, "2", "STATUS_CODE_ERROR", "ERROR", "StatusCode.ERROR")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # --- reading spans -----------------------------------------------------------------------
-
-
-def _hex(value: Any) -> str | None:
-    return value.lower().removeprefix("0x") if isinstance(value, str) and value else None
-
-
-def _trace_id_of(span: Any) -> str | None:
-    if not isinstance(span, dict):
-        return None
-    ctx = span.get("context")
-    return _hex(
-        span.get("traceId")
-        or span.get("trace_id")
-        or (ctx.get("trace_id") if isinstance(ctx, dict) else None)
-    )
-
-
-def _time(value: Any) -> int | None:
-    """Nanoseconds since the epoch from OTLP nanos or an ISO timestamp."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if not isinstance(value, str):
-        return None
-    if value.isdigit():
-        return int(value)
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    return (dt - _EPOCH) // timedelta(microseconds=1) * 1000
-
-
-def _any_value(node: Node) -> Any:
-    """Decode an OTLP ``AnyValue``."""
-    v = node.obj()
-    if "stringValue" in v:
-        return node["stringValue"].str()
-    if "boolValue" in v:
-        return bool(v["boolValue"])
-    for key, cast in (("intValue", int), ("doubleValue", float)):
-        if key in v:
-            try:
-                return cast(v[key])
-            except (TypeError, ValueError) as e:
-                raise node[key].fail(f"expected a number, got {v[key]!r}") from e
-    if "arrayValue" in v:
-        return [_any_value(x) for x in node["arrayValue"].get("values", []).items()]
-    if "kvlistValue" in v:
-        return {
-            kv["key"].str(): _any_value(kv.get("value", {}))
-            for kv in node["kvlistValue"].get("values", []).items()
-        }
-    return v.get("bytesValue")
-
-
-def _attributes(node: Node) -> dict[str, Node]:
-    """Attributes by key, each a node holding the decoded value at its place in the file."""
-    if isinstance(node.value, dict):
-        return {k: node.get(k) for k in node.value if node.value[k] is not None}
-    out: dict[str, Node] = {}
-    for kv in node.items():
-        value = kv.get("value", {})
-        out[kv["key"].str()] = Node(_any_value(value), value.path)
-    return out
-
-
-class _Span(NamedTuple):
-    node: Node
-    span_id: str | None
-    parent_id: str | None
-    name: str
-    start: int | None
-    attrs: dict[str, Node]
-    events: list[tuple[str, dict[str, Node]]]
-    status_error: str | None
-
-    def attr(self, key: str) -> Any:
-        node = self.attrs.get(key)
-        return None if node is None else node.value
-
-    def str_attr(self, key: str) -> str | None:
-        value = self.attr(key)
-        return value if isinstance(value, str) and value else None
-
-    @property
-    def op(self) -> str | None:
-        return self.str_attr("gen_ai.operation.name")
-
-
-def _span(node: Node) -> _Span:
-    d = node.obj()
-    if _trace_id_of(d) is None:
-        raise node.fail("span has no trace id (traceId or context.trace_id)")
-    ctx: dict[str, Any] = d["context"] if isinstance(d.get("context"), dict) else {}
-    status: dict[str, Any] = d["status"] if isinstance(d.get("status"), dict) else {}
-    failed = status.get("code", status.get("status_code")) in _ERROR_CODES
-    attrs = _attributes(node.get("attributes", {}))
-    events = [
-        (e["name"].str(), _attributes(e.get("attributes", {})))
-        for e in node.get("events", []).items()
-    ]
-    for name, fields in events:
-        if name == _DETAILS_EVENT:  # content may sit on this event instead of the span
-            attrs.update({k: v for k, v in fields.items() if k not in attrs})
-    return _Span(
-        node=node,
-        span_id=_hex(d.get("spanId") or d.get("span_id") or ctx.get("span_id")),
-        parent_id=_hex(d.get("parentSpanId") or d.get("parent_id")),
-        name=node.get("name", "").str(),
-        start=_time(d.get("startTimeUnixNano", d.get("start_time"))),
-        attrs=attrs,
-        events=events,
-        status_error=(status.get("message") or status.get("description") or "error")
-        if failed
-        else None,
-    )
-
-
-# --- messages ----------------------------------------------------------------------------
 
 
 def _json(node: Node) -> Node:
@@ -309,7 +191,7 @@ def _legacy_message(role: str, fields: dict[str, Node]) -> dict[str, Any]:
     return {"role": role, "parts": parts}
 
 
-def _legacy(span: _Span) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _legacy(span: Span) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     inputs: list[dict[str, Any]] = []
     outputs: list[dict[str, Any]] = []
     for name, fields in span.events:
@@ -321,7 +203,7 @@ def _legacy(span: _Span) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return inputs, outputs
 
 
-def _has_content(span: _Span) -> bool:
+def _has_content(span: Span) -> bool:
     return span.op != "execute_tool" and (
         _INPUT in span.attrs
         or _OUTPUT in span.attrs
@@ -329,7 +211,7 @@ def _has_content(span: _Span) -> bool:
     )
 
 
-def _system(span: _Span) -> list[Message]:
+def _system(span: Span) -> list[Message]:
     node = span.attrs.get("gen_ai.system_instructions")
     if node is None:
         return []
@@ -344,7 +226,7 @@ def _system(span: _Span) -> list[Message]:
     return [Message(role="system", parts=[Text(text=text)])]
 
 
-def _span_messages(span: _Span) -> tuple[list[Message], list[Message]]:
+def _span_messages(span: Span) -> tuple[list[Message], list[Message]]:
     """A content span's (input with system instructions, output) messages."""
     if _INPUT in span.attrs or _OUTPUT in span.attrs:
         in_node, out_node = span.attrs.get(_INPUT), span.attrs.get(_OUTPUT)
@@ -368,7 +250,7 @@ def _key(m: Message) -> tuple[Any, ...]:
     )
 
 
-def _conversation(spans: list[_Span]) -> tuple[list[Message], _Span | None, list[str]]:
+def _conversation(spans: list[Span]) -> tuple[list[Message], Span | None, list[str]]:
     content = [s for s in spans if _has_content(s)]
     chosen = [s for s in content if s.op not in _AGENT_OPS] or content
     if not chosen:
@@ -388,7 +270,7 @@ def _conversation(spans: list[_Span]) -> tuple[list[Message], _Span | None, list
 
 
 class _ToolSpan(NamedTuple):
-    span: _Span
+    span: Span
     call_id: str | None
     name: str
     error_type: str | None
@@ -423,7 +305,7 @@ class _ToolSpan(NamedTuple):
         )
 
 
-def _tool_span(span: _Span) -> _ToolSpan:
+def _tool_span(span: Span) -> _ToolSpan:
     name = span.str_attr("gen_ai.tool.name") or span.name.removeprefix("execute_tool").strip()
     if not name:
         raise span.node.fail("execute_tool span has no gen_ai.tool.name")
@@ -437,7 +319,7 @@ def _tool_span(span: _Span) -> _ToolSpan:
     )
 
 
-def _from_tool_spans(spans: list[_Span]) -> list[Message]:
+def _from_tool_spans(spans: list[Span]) -> list[Message]:
     """Calls and results from tool spans; an inference span between two tool spans splits turns."""
     groups: list[list[_ToolSpan]] = []
     open_group = False
@@ -480,7 +362,7 @@ def _mark_failed(m: Message, failed: dict[str, _ToolSpan]) -> Message:
 
 
 def _apply_tool_spans(
-    messages: list[Message], spans: list[_Span]
+    messages: list[Message], spans: list[Span]
 ) -> tuple[list[Message], list[dict[str, Any]]]:
     if not messages:
         return _from_tool_spans(spans), []
@@ -512,7 +394,7 @@ def _apply_tool_spans(
 # --- the importer ------------------------------------------------------------------------
 
 
-def _tools(spans: list[_Span]) -> list[ToolSpec]:
+def _tools(spans: list[Span]) -> list[ToolSpec]:
     specs: dict[str, ToolSpec] = {}
     for s in spans:
         if "gen_ai.tool.definitions" in s.attrs:
@@ -525,7 +407,7 @@ def _tools(spans: list[_Span]) -> list[ToolSpec]:
     return list(specs.values())
 
 
-def _metadata(trace_id: str, spans: list[_Span], last: _Span | None) -> dict[str, Any]:
+def _metadata(trace_id: str, spans: list[Span], last: Span | None) -> dict[str, Any]:
     meta: dict[str, Any] = {"trace_id": trace_id, "span_count": len(spans)}
     firsts = {
         "provider": ("gen_ai.provider.name", "gen_ai.system"),
@@ -556,13 +438,13 @@ def _metadata(trace_id: str, spans: list[_Span], last: _Span | None) -> dict[str
     return meta
 
 
-def _service_name(record: Node, spans: list[_Span]) -> str | None:
+def _service_name(record: Node, spans: list[Span]) -> str | None:
     resource = record.get("resource").value
     if resource is None and spans and isinstance(spans[0].node.value.get("resource"), dict):
         resource = spans[0].node.value["resource"]
     if not isinstance(resource, dict):
         return None
-    name = _attributes(Node(resource, "resource").get("attributes", {})).get("service.name")
+    name = attributes(Node(resource, "resource").get("attributes", {})).get("service.name")
     return name.value if name is not None and isinstance(name.value, str) else None
 
 
@@ -571,7 +453,7 @@ def _looks_like_span(v: Any) -> bool:
         isinstance(v, dict)
         and "name" in v
         and isinstance(v.get("attributes"), dict | list)
-        and _trace_id_of(v) is not None
+        and trace_id_of(v) is not None
     )
 
 
@@ -637,7 +519,7 @@ class OtelGenAIImporter(Importer):
                 order.append(entry)
                 continue
             span, resource = entry
-            tid = _trace_id_of(span)
+            tid = trace_id_of(span)
             key = tid or f"#{len(order)}"
             if key not in groups:
                 groups[key] = {"trace_id": tid, "resource": resource, "spans": []}
@@ -651,10 +533,10 @@ class OtelGenAIImporter(Importer):
 
     def convert(self, record: Node, ctx: ImportContext) -> Trace:
         """The conversation by the merge rule above, tool definitions, and span facts."""
-        indexed = [_span(s) for s in record["spans"].items()]
+        indexed = [decode_span(s) for s in record["spans"].items()]
         if all(s.start is not None for s in indexed):
             indexed.sort(key=lambda s: s.start or 0)
-        trace_id = _trace_id_of(indexed[0].node.value) if indexed else None
+        trace_id = trace_id_of(indexed[0].node.value) if indexed else None
         if trace_id is None:
             raise record["spans"].fail("no spans")
         messages, last, divergent = _conversation(indexed)
