@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -82,7 +83,7 @@ def _json_container(s: str) -> Any:
     return parsed if isinstance(parsed, dict | list) else None
 
 
-class _Walker:
+class _Walker(ABC):
     def __init__(self, options: WalkOptions) -> None:
         self.options = options
 
@@ -142,17 +143,21 @@ class _Walker:
         return out if changed else d
 
     # Hooks, one implementation per phase.
+    @abstractmethod
     def json_string(self, s: str, parsed: Any, path: str) -> str:
-        raise NotImplementedError
+        """A string that holds JSON (tool arguments): walk the parsed value."""
 
+    @abstractmethod
     def leaf(self, s: str, path: str, hint: HintKind | None, prose: bool) -> str:
-        raise NotImplementedError
+        """A plain string value."""
 
+    @abstractmethod
     def number(self, value: int, hint: HintKind) -> int:
-        raise NotImplementedError
+        """A number in a field whose name hints at private data."""
 
+    @abstractmethod
     def key(self, k: str) -> str:
-        raise NotImplementedError
+        """A mapping key (rewritten only when asked)."""
 
 
 class Collector(_Walker):
