@@ -101,7 +101,7 @@ def test_flagged_samples_put_discordant_ones_first(run_grades: list[SampleGrade]
     assert all(f.grade.arm == "candidate" and f.hits for f in flagged)
     kinds = [f.discordant for f in flagged]
     assert kinds == sorted(kinds, reverse=True)
-    assert True in kinds and False in kinds
+    assert any(kinds) and not all(kinds)  # both discordant and concordant samples shown
 
 
 def test_log_links_resolve_relative_paths_and_never_become_scripts(tmp_path: Path) -> None:

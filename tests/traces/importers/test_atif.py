@@ -10,11 +10,10 @@ from deploysim.traces import (
     Text,
     ToolCall,
     Trace,
-    get_importer,
     import_file,
-    read_document,
     validate,
 )
+from tests.traces.detection import assert_claims_no_other_format
 
 
 def _atif(fixtures: Path, name: str) -> Path:
@@ -35,12 +34,7 @@ def test_detected_by_content(fixtures: Path, shared_traces: Path) -> None:
     """ATIF files are detected; the sniffer claims no other fixture or real trace file."""
     for name in ("terminal_task.json", "trajectories.jsonl", "malformed.jsonl"):
         assert import_file(_atif(fixtures, name), skip_invalid=True).format == "atif"
-    sniffer = get_importer("atif")
-    others = [p for p in fixtures.rglob("*") if p.is_file() and p.parent.name != "atif"]
-    others += [p for p in shared_traces.rglob("*") if p.suffix in (".json", ".eval", ".traj")]
-    assert others
-    for path in others:
-        assert not sniffer.sniff(read_document(path)), path
+    assert_claims_no_other_format("atif", fixtures, shared_traces)
 
 
 def test_agent_steps_become_calls_and_results(fixtures: Path) -> None:

@@ -6,7 +6,7 @@ from openai.types.responses import Response, ResponseInputItemParam, ResponseOut
 from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming
 from pydantic import TypeAdapter
 
-from deploysim.errors import DeploysimError, TraceFormatError
+from deploysim.errors import TraceFormatError
 from deploysim.traces import (
     Reasoning,
     Text,
@@ -21,6 +21,7 @@ from deploysim.traces import (
     write_traces,
 )
 from deploysim.traces._builtin_tools import builtin_tool
+from tests.traces.detection import assert_claims_no_other_format
 from tests.traces.sdk_check import FORBID, assert_no_extras, materialize, write_record
 
 FMT = "openai-responses"
@@ -55,18 +56,7 @@ def test_detected_by_content(fixtures: Path) -> None:
 
 def test_does_not_claim_other_formats(fixtures: Path, shared_traces: Path) -> None:
     """The sniff says no to every other format's fixtures and to the real traces."""
-    sniff = get_importer(FMT).sniff
-    others = [p for p in sorted(fixtures.rglob("*")) if p.is_file() and p.parent.name != FMT]
-    others += [p for p in sorted(shared_traces.rglob("*")) if p.suffix in (".json", ".traj")]
-    checked = 0
-    for p in others:
-        try:
-            doc = read_document(p)
-        except DeploysimError:
-            continue
-        assert not sniff(doc), p
-        checked += 1
-    assert checked > 20
+    assert_claims_no_other_format(FMT, fixtures, shared_traces)
 
 
 def test_plain_chat_without_responses_markers_is_not_claimed(tmp_path: Path) -> None:

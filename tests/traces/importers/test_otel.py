@@ -8,11 +8,10 @@ from deploysim.errors import TraceFormatError
 from deploysim.traces import (
     Reasoning,
     Trace,
-    get_importer,
     import_file,
-    read_document,
     validate,
 )
+from tests.traces.detection import assert_claims_no_other_format
 
 MAIN, NO_CONTENT, LEGACY = (f"4bf92f3577b34da6a3ce929d0e0e47a{c}" for c in "234")
 
@@ -60,12 +59,7 @@ def test_detected_by_content(fixtures: Path, shared_traces: Path) -> None:
     """OTLP and SDK span dumps are detected; the sniffer claims no other fixture or file."""
     for name in ("otlp_export.json", "sdk_spans.json", "malformed.jsonl"):
         assert import_file(_otel(fixtures, name), skip_invalid=True).format == "otel-genai"
-    sniffer = get_importer("otel-genai")
-    others = [p for p in fixtures.rglob("*") if p.is_file() and p.parent.name != "otel-genai"]
-    others += [p for p in shared_traces.rglob("*") if p.suffix in (".json", ".eval", ".traj")]
-    assert others
-    for path in others:
-        assert not sniffer.sniff(read_document(path)), path
+    assert_claims_no_other_format("otel-genai", fixtures, shared_traces)
 
 
 def test_otlp_and_sdk_dump_give_the_same_traces(fixtures: Path) -> None:

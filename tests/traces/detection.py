@@ -1,0 +1,26 @@
+"""A shared check for importers: a format's sniff claims no other format's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deploysim.errors import DeploysimError
+from deploysim.traces import get_importer, read_document
+
+
+def assert_claims_no_other_format(fmt: str, fixtures: Path, shared_traces: Path) -> None:
+    """The importer ``fmt`` says no to every other format's fixtures and to the real traces."""
+    sniff = get_importer(fmt).sniff
+    others = [p for p in sorted(fixtures.rglob("*")) if p.is_file() and p.parent.name != fmt]
+    others += [
+        p for p in sorted(shared_traces.rglob("*")) if p.suffix in (".json", ".eval", ".traj")
+    ]
+    checked = 0
+    for p in others:
+        try:
+            doc = read_document(p)
+        except DeploysimError:
+            continue  # unreadable files are the importers' malformed-input fixtures
+        assert not sniff(doc), p
+        checked += 1
+    assert checked > 20
