@@ -72,6 +72,12 @@ from deploysim.snapshots._store import (
     save_snapshot,
     snapshot_errors,
 )
+from deploysim.snapshots._system import (
+    SYSTEM_FILES,
+    SYSTEM_TREES,
+    forbidden_mode_bits,
+    system_path_reason,
+)
 from deploysim.snapshots._tables import (
     ColumnSpec,
     ImportedRows,
@@ -85,6 +91,8 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_NOW",
     "SNAPSHOT_FILE",
+    "SYSTEM_FILES",
+    "SYSTEM_TREES",
     "AddedService",
     "AddedTable",
     "BuiltRepo",
@@ -142,6 +150,7 @@ __all__ = [
     "exchanges_from_har",
     "fake_rows",
     "fake_table",
+    "forbidden_mode_bits",
     "load_snapshot",
     "materialize_database",
     "new_snapshot",
@@ -152,6 +161,7 @@ __all__ = [
     "save_snapshot",
     "service_from_openapi",
     "snapshot_errors",
+    "system_path_reason",
     "unpack_snapshot",
     "validate_snapshot",
 ]

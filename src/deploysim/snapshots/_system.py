@@ -1,0 +1,100 @@
+"""Which paths a snapshot may not supply: the operating system the harness runs on.
+
+A snapshot describes the agent's world (homes, projects, data, app configs, services). It never
+describes the system that runs the harness: the user database, authentication, the dynamic
+loader, the interpreter and libraries the in-pod exec server (root) runs on, the kernel's
+pseudo-filesystems, or deploysim's own folders. A trace that *showed* such a file (``cat
+/etc/passwd``) is an observation, not state to rebuild: the image's own file wins.
+
+One rule, used by ``reconstruct`` (which skips such observations), ``snapshot validate`` and
+loading (which refuse them), and the image build (which refuses them again).
+
+::
+
+    system_path_reason("/etc/passwd")        # 'the user database ...'
+    system_path_reason("/home/agent/a.txt")  # None
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+__all__ = ["SYSTEM_FILES", "SYSTEM_TREES", "forbidden_mode_bits", "system_path_reason"]
+
+# Whole trees owned by the operating system or by deploysim. /usr/local stays the user's.
+SYSTEM_TREES: dict[str, str] = {
+    "/bin": "system binaries",
+    "/sbin": "system binaries",
+    "/lib": "system libraries",
+    "/lib32": "system libraries",
+    "/lib64": "system libraries",
+    "/libx32": "system libraries",
+    "/usr/bin": "system binaries",
+    "/usr/sbin": "system binaries",
+    "/usr/lib": "system libraries and the interpreter",
+    "/usr/lib32": "system libraries",
+    "/usr/lib64": "system libraries",
+    "/usr/libexec": "system helpers",
+    "/usr/share/ca-certificates": "the TLS trust store",
+    "/boot": "the boot loader",
+    "/dev": "a kernel pseudo-filesystem",
+    "/proc": "a kernel pseudo-filesystem",
+    "/sys": "a kernel pseudo-filesystem",
+    "/run": "runtime state of the harness",
+    "/var/run": "runtime state of the harness",
+    "/opt/deploysim": "deploysim's own programs",
+    "/var/lib/deploysim": "deploysim's own state",
+    "/var/lib/dpkg": "the package database",
+    "/etc/sudoers.d": "privilege rules",
+    "/etc/pam.d": "authentication (PAM)",
+    "/etc/security": "authentication limits",
+    "/etc/ld.so.conf.d": "the dynamic loader's configuration",
+    "/etc/ssl": "the TLS trust store",
+    "/etc/ca-certificates": "the TLS trust store",
+    "/etc/alternatives": "system binaries",
+}
+
+# Single files under /etc that decide who is who and what runs with privilege.
+SYSTEM_FILES: dict[str, str] = {
+    "/etc/passwd": "the user database",
+    "/etc/group": "the user database",
+    "/etc/shadow": "the user database",
+    "/etc/gshadow": "the user database",
+    "/etc/subuid": "the user database",
+    "/etc/subgid": "the user database",
+    "/etc/nsswitch.conf": "name-service configuration",
+    "/etc/login.defs": "login configuration",
+    "/etc/sudoers": "privilege rules",
+    "/etc/doas.conf": "privilege rules",
+    "/etc/ld.so.preload": "the dynamic loader's configuration",
+    "/etc/ld.so.conf": "the dynamic loader's configuration",
+    "/etc/ld.so.cache": "the dynamic loader's configuration",
+    "/etc/hosts": "name resolution, managed by the harness",
+    "/etc/hostname": "managed by the engine",
+    "/etc/resolv.conf": "managed by the engine",
+}
+
+
+def _normal(path: str) -> str:
+    return posixpath.normpath("/" + path.lstrip("/")) if path else "/"
+
+
+def system_path_reason(path: str) -> str | None:
+    """Why ``path`` is a system path a snapshot may not supply, or None when it may.
+
+    The path is normalized first, so ``/etc/../etc/passwd`` and ``//etc/passwd`` are caught.
+    The root itself and the folders that hold user data (``/etc``, ``/usr``) are not system
+    paths; only what lies in the listed files and trees is.
+    """
+    p = _normal(path)
+    if p in SYSTEM_FILES:
+        return SYSTEM_FILES[p]
+    for tree, why in SYSTEM_TREES.items():
+        if p == tree or p.startswith(tree + "/"):
+            return why
+    return None
+
+
+def forbidden_mode_bits(mode: int) -> int:
+    """The setuid, setgid and sticky-on-file bits of ``mode``: never taken from a snapshot."""
+    return mode & 0o6000
