@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim.sandbox._paths import cache_dir
-from deploysim.snapshots import Database, SnapshotDir, Table, decode_row
+from deploysim.snapshots import Database, SnapshotDir, Table, decode_row, quote_identifier
 
 if TYPE_CHECKING:
     from deploysim.sandbox._pod import Pod
@@ -245,7 +245,7 @@ def _read_db(path: Path, db: Database) -> tuple[dict[str, list[dict[str, Any]]],
         rows: dict[str, list[dict[str, Any]]] = {}
         for table in db.tables:
             if table.name in names:
-                cur = conn.execute(f'SELECT * FROM "{table.name}"')
+                cur = conn.execute(f"SELECT * FROM {quote_identifier(table.name)}")
                 rows[table.name] = [decode_row(table, dict(r)) for r in cur.fetchall()]
             else:
                 rows[table.name] = []

@@ -14,13 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from deploysim.snapshots import Table, decode_row, encode_row
+from deploysim.snapshots import quote_identifier as quote
 
 __all__ = ["Db", "quote"]
-
-
-def quote(name: str) -> str:
-    """An SQL identifier, double-quoted."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 class Db:

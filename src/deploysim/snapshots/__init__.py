@@ -63,7 +63,13 @@ from deploysim.snapshots._model import (
 )
 from deploysim.snapshots._openapi import OpenApiImport, service_from_openapi
 from deploysim.snapshots._pack import PackResult, pack_snapshot, unpack_snapshot
-from deploysim.snapshots._sqlite import decode_row, encode_row, materialize_database, read_rows
+from deploysim.snapshots._sqlite import (
+    decode_row,
+    encode_row,
+    materialize_database,
+    quote_identifier,
+    read_rows,
+)
 from deploysim.snapshots._store import (
     SNAPSHOT_FILE,
     SnapshotDir,
@@ -156,6 +162,7 @@ __all__ = [
     "new_snapshot",
     "pack_snapshot",
     "parse_column_spec",
+    "quote_identifier",
     "read_rows",
     "read_rows_file",
     "save_snapshot",

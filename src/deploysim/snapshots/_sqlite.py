@@ -17,7 +17,17 @@ from deploysim._errors import SnapshotError
 from deploysim.snapshots._model import Database, Table
 from deploysim.snapshots._store import SnapshotDir
 
-__all__ = ["decode_row", "encode_row", "materialize_database", "read_rows"]
+__all__ = ["decode_row", "encode_row", "materialize_database", "quote_identifier", "read_rows"]
+
+
+def quote_identifier(name: str) -> str:
+    """An SQL identifier (table or column name), double-quoted with inner quotes doubled.
+
+    Every SQL statement deploysim builds from a snapshot's or an agent's names goes through
+    this one function, so a hostile name is data, never SQL.
+    """
+    return '"' + name.replace('"', '""') + '"'
+
 
 _PY_TYPES: dict[str, type] = {
     "TEXT": str,
@@ -111,8 +121,8 @@ def read_rows(path: str | Path, table: Table) -> list[dict[str, Any]]:
     conn = sqlite3.connect(path)
     conn.row_factory = sqlite3.Row
     try:
-        order = ", ".join(f'"{k}"' for k in table.primary_key)
-        cur = conn.execute(f'SELECT * FROM "{table.name}" ORDER BY {order}')
+        order = ", ".join(quote_identifier(k) for k in table.primary_key)
+        cur = conn.execute(f"SELECT * FROM {quote_identifier(table.name)} ORDER BY {order}")
         return [decode_row(table, dict(r)) for r in cur.fetchall()]
     finally:
         conn.close()
