@@ -102,7 +102,7 @@ def _reasoning(part: Node) -> Reasoning:
 
 
 def _server_tool(part: Node) -> list[Part]:
-    parsed = parse_arguments(part.get("arguments").value)
+    parsed = parse_arguments(part.get("arguments").value, part.get("arguments").path)
     call = ToolCall(
         id=part["id"].id(),
         name=part["name"].str(),
@@ -141,7 +141,7 @@ def _content(node: Node) -> tuple[list[Part], list[str]]:
 
 
 def _tool_call(node: Node) -> ToolCall:
-    parsed = parse_arguments(node.get("arguments").value)
+    parsed = parse_arguments(node.get("arguments").value, node.get("arguments").path)
     inspect_error = node.opt_str("parse_error")
     return ToolCall(
         id=node["id"].id(),
