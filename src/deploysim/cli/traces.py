@@ -117,10 +117,13 @@ def _load(
             limits=reading.limits,
             follow_symlinks=reading.follow_symlinks,
         )
+    # soft_wrap: a path broken over two lines cannot be copied.
     for link in result.skipped_links:
-        err_console.print(f"[yellow]warning:[/] skipped symlink {escape(str(link))}")
+        err_console.print(
+            f"[yellow]warning:[/] skipped symlink {escape(str(link))}", soft_wrap=True
+        )
     for s in result.skipped:
-        err_console.print(f"[yellow]skipped[/] {escape(str(s))}")
+        err_console.print(f"[yellow]skipped[/] {escape(str(s))}", soft_wrap=True)
     for ig in result.ignored:
         err_console.print(f"[dim]ignored {escape(ig.path)}: {escape(ig.reason)}[/]")
     return result

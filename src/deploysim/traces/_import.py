@@ -108,7 +108,10 @@ def _convert_record(
         raise TraceFormatError(doc.path, record.value.reason, record=record.index, format=imp.name)
     # Before the importer walks it: past this depth pydantic, jsonschema and the scrubber
     # would each fail their own way, naming nothing.
-    deep = nesting_error(record.value) or nesting_error(record.context, "(file context)")
+    limit = imp.max_nesting
+    deep = nesting_error(record.value, limit=limit) or nesting_error(
+        record.context, "(file context)", limit
+    )
     if deep:
         raise TraceFormatError(
             doc.path, deep.reason, record=record.index, field=deep.field, format=imp.name

@@ -8,6 +8,7 @@ files are held to the same per-file byte limit (a sparse file can claim any size
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -103,15 +104,19 @@ _OVERRIDE = "pass --max-uncompressed SIZE to allow more"
 
 def read_bounded(path: Path, limits: ImportLimits) -> bytes:
     """The bytes of a plain file, refusing files past ``limits.max_bytes``."""
+    too_big = TraceFormatError(
+        path, f"file is larger than {format_size(limits.max_bytes)}; {_OVERRIDE}"
+    )
     try:
         with path.open("rb") as f:
+            if os.fstat(f.fileno()).st_size > limits.max_bytes:
+                raise too_big
+            # The size on disk can be wrong (a file still growing): the read is bounded too.
             data = f.read(limits.max_bytes + 1)
     except OSError as e:
         raise TraceFormatError(path, f"cannot read: {e.strerror or e}") from e
     if len(data) > limits.max_bytes:
-        raise TraceFormatError(
-            path, f"file is larger than {format_size(limits.max_bytes)}; {_OVERRIDE}"
-        )
+        raise too_big
     return data
 
 

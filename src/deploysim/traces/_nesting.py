@@ -26,10 +26,21 @@ from typing import Any, NamedTuple
 
 import yaml
 
-__all__ = ["MAX_NESTING", "BoundedYamlLoader", "TooDeep", "loads", "nesting_error"]
+__all__ = [
+    "MAX_NESTING",
+    "MAX_TRACE_NESTING",
+    "BoundedYamlLoader",
+    "TooDeep",
+    "loads",
+    "nesting_error",
+]
 
 MAX_NESTING = 100
 """The deepest a record (or a parsed tool-argument string) may nest lists and objects."""
+
+MAX_TRACE_NESTING = MAX_NESTING + 8
+"""The deepest a canonical Trace record may nest: a Trace puts record content at most seven
+levels down (``messages[i].parts[j].arguments``), so whatever deploysim writes reads back."""
 
 # Where loads() cuts when the parser gave up: deeper than any record can be without failing
 # the per-record check anyway (records start at most a few levels into a file).

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, TypeVar
 from deploysim._errors import UnknownFormatError
 from deploysim.traces._documents import BadLine, Document
 from deploysim.traces._model import ToolSpec, Trace, TraceSource
+from deploysim.traces._nesting import MAX_NESTING
 from deploysim.traces._reader import Node
 
 __all__ = [
@@ -79,6 +80,8 @@ class Importer(ABC):
     description: ClassVar[str]
     priority: ClassVar[int] = 100
     """Detection order: lower is tried first; specific formats go before generic ones."""
+    max_nesting: ClassVar[int] = MAX_NESTING
+    """How deeply a record may nest; deeper records are refused before :meth:`convert`."""
 
     @abstractmethod
     def sniff(self, doc: Document) -> bool:

@@ -61,34 +61,43 @@ class _Walker:
         self.root = root.resolve()
         self.follow = follow_symlinks
         self.seen = {self.root}
+        self.links: list[os.DirEntry[str]] = []
         self.out = FolderListing()
 
     def walk(self, start: Path) -> FolderListing:
+        # Real entries first, links after: a file reached both ways is listed by its own
+        # path, and a link to it adds nothing.
         pending = [start]
-        while pending:
-            folder = pending.pop()
-            try:
-                with os.scandir(folder) as it:
-                    entries = sorted(it, key=lambda e: e.name)
-            except OSError as e:
-                self.out.unread.append(Unread(folder, f"cannot list: {e.strerror or e}"))
-                continue
-            for entry in entries:
-                if self._keeps(entry):
-                    pending.extend(self._visit(entry))
+        while pending or self.links:
+            if pending:
+                self._list(pending.pop(), pending)
+            else:
+                pending.extend(self._visit(self.links.pop(0)))
         self.out.files.sort()
         return self.out
 
-    def _keeps(self, entry: os.DirEntry[str]) -> bool:
-        """Whether to look at an entry; reports links that lead outside the folder."""
-        if not entry.is_symlink():
-            return True
-        target = Path(entry.path).resolve()
+    def _list(self, folder: Path, pending: list[Path]) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            self.out.unread.append(Unread(folder, f"cannot list: {e.strerror or e}"))
+            return
+        for entry in entries:
+            if entry.is_symlink():
+                if self._keeps(entry):
+                    self.links.append(entry)
+            else:
+                pending.extend(self._visit(entry))
+
+    def _keeps(self, link: os.DirEntry[str]) -> bool:
+        """Whether to follow a link; reports the ones that lead outside the folder."""
+        target = Path(link.path).resolve()
         if self.follow or _inside(target, self.root):
             return True
         self.out.links.append(
             SkippedLink(
-                path=entry.path,
+                path=link.path,
                 target=str(target),
                 reason=f"points outside {self.root}; not read (pass --follow-symlinks to read it)",
             )
@@ -99,7 +108,7 @@ class _Walker:
         """Record a file; a folder still to walk comes back in the list."""
         path = Path(entry.path)
         real = path.resolve()
-        if real in self.seen:  # a second link to the same file or folder, or a loop
+        if real in self.seen:  # a second way to the same file or folder, or a loop
             return []
         self.seen.add(real)
         if entry.is_dir():
