@@ -79,8 +79,11 @@ def _deflate(m: Member) -> tuple[bytes, int]:
     return b"".join(parts), zlib.crc32(m.tail, crc)
 
 
-def write_zip(path: Path, members: list[Member], *, claimed_size: int | None = None) -> Path:
-    """A deflated zip archive of ``members``; ``claimed_size`` makes every header lie."""
+def write_zip(
+    path: Path, members: list[Member], *, claimed_size: int | None = None, flags: int = 0
+) -> Path:
+    """A deflated zip archive of ``members``; ``claimed_size`` makes every header lie, and
+    ``flags`` sets the general-purpose bits (1: encrypted)."""
     local, central = bytearray(), bytearray()
     for m in members:
         data, crc = _deflate(m)
@@ -88,7 +91,7 @@ def write_zip(path: Path, members: list[Member], *, claimed_size: int | None = N
         name = m.name.encode()
         offset = len(local)
         local += struct.pack(
-            "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(data), size, len(name), 0
+            "<IHHHHHIIIHH", 0x04034B50, 20, flags, 8, 0, 0x21, crc, len(data), size, len(name), 0
         )
         local += name + data
         central += struct.pack(
@@ -96,7 +99,7 @@ def write_zip(path: Path, members: list[Member], *, claimed_size: int | None = N
             0x02014B50,
             20,
             20,
-            0,
+            flags,
             8,
             0,
             0x21,

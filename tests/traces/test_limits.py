@@ -154,3 +154,41 @@ def test_parse_size_reads_the_documented_forms() -> None:
     assert parse_size("2GB") == 2 * 10**9 and parse_size("1.5g") == 1_500_000_000
     with pytest.raises(ValueError, match="not a size"):
         parse_size("lots")
+
+
+def test_attachment_references_cannot_multiply_a_sample(
+    tmp_path: Path, eval_members: list[Member]
+) -> None:
+    """A sample that references one 1 MiB attachment 300 times would resolve to 300 MiB:
+    resolving stops at the per-file limit naming sample.attachments; within the limit the
+    references resolve as before."""
+    refs = " ".join(["attachment://0123abcd"] * 300)
+    sample = {
+        "id": 1,
+        "epoch": 1,
+        "input": "x",
+        "messages": [{"role": "user", "content": refs}],
+        "attachments": {"0123abcd": "x" * MiB},
+    }
+    header = [m for m in eval_members if not m.name.startswith("samples/")]
+    archive = write_zip(
+        tmp_path / "refs.eval", [*header, Member("samples/1_epoch_1.json", dumps(sample).encode())]
+    )
+    with pytest.raises(TraceFormatError) as e:
+        import_file(archive)
+    assert e.value.field == "sample.attachments" and "expand the sample past 256.0 MiB" in str(
+        e.value
+    )
+    sample["messages"] = [{"role": "user", "content": "see attachment://0123abcd"}]
+    archive.unlink()
+    write_zip(archive, [*header, Member("samples/1_epoch_1.json", dumps(sample).encode())])
+    (trace,) = import_file(archive).traces
+    assert trace.messages[0].parts[0].text == "see " + "x" * MiB  # type: ignore[union-attr]
+
+
+def test_an_encrypted_member_is_a_format_error(tmp_path: Path) -> None:
+    """An archive whose member claims encryption is a TraceFormatError naming the file, not
+    zipfile's RuntimeError."""
+    archive = write_zip(tmp_path / "locked.eval", [Member("header.json", b"{}")], flags=1)
+    with pytest.raises(TraceFormatError, match=r"locked\.eval: not a readable zip archive"):
+        import_file(archive)

@@ -82,7 +82,8 @@ def _read_zip(path: Path, limits: ImportLimits) -> ZipJson:
                             path, f"zip member {info.filename} is not JSON: {e.msg}"
                         ) from e
             return ZipJson(members)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
+    # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method.
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as e:
         raise TraceFormatError(path, f"not a readable zip archive: {e}") from e
 
 

@@ -102,7 +102,11 @@ def _with_tools(trace: Trace, tools: Sequence[ToolSpec]) -> Trace:
 
 
 def _convert_record(
-    imp: Importer, doc: Document, record: Record, tools: Sequence[ToolSpec]
+    imp: Importer,
+    doc: Document,
+    record: Record,
+    tools: Sequence[ToolSpec],
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> Trace:
     if isinstance(record.value, BadLine):
         raise TraceFormatError(doc.path, record.value.reason, record=record.index, format=imp.name)
@@ -116,7 +120,7 @@ def _convert_record(
         raise TraceFormatError(
             doc.path, deep.reason, record=record.index, field=deep.field, format=imp.name
         )
-    ctx = ImportContext(str(doc.path), imp.name, record, tuple(tools))
+    ctx = ImportContext(str(doc.path), imp.name, record, tuple(tools), limits)
     try:
         trace = imp.convert(Node(record.value), ctx)
     except RecordError as e:
@@ -177,7 +181,7 @@ def import_file(
         raise TraceFormatError(p, e.reason, field=e.field, format=imp.name) from e
     for record in records:
         try:
-            traces.append(_convert_record(imp, doc, record, tools))
+            traces.append(_convert_record(imp, doc, record, tools, limits))
         except TraceFormatError as e:
             if not skip_invalid:
                 raise
