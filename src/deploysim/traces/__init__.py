@@ -35,7 +35,7 @@ from deploysim.traces._model import (
     Trace,
     TraceSource,
 )
-from deploysim.traces._nesting import MAX_NESTING, nesting_error
+from deploysim.traces._nesting import MAX_NESTING, BoundedYamlLoader, nesting_error
 from deploysim.traces._nesting import loads as loads_bounded
 from deploysim.traces._pairing import CallRef, Pair, Pairing, ResultRef, pair_calls
 from deploysim.traces._registry import (
@@ -55,6 +55,7 @@ from deploysim.traces._walk import SkippedLink
 __all__ = [
     "DEFAULT_LIMITS",
     "MAX_NESTING",
+    "BoundedYamlLoader",
     "CallRef",
     "Document",
     "FileImport",

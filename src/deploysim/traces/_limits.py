@@ -48,7 +48,7 @@ class ImportLimits(BaseModel):
     )
     max_ratio: float = Field(
         default=100.0,
-        gt=1,
+        ge=1,
         description="Most a member (past 4 MiB inflated) or a whole archive may be inflated "
         "relative to its compressed size.",
     )
