@@ -79,3 +79,14 @@ def test_a_folder_named_through_a_link_is_walked(tmp_path: Path, folder: Path) -
     os.symlink(folder, tmp_path / "named")
     result = import_traces([tmp_path / "named"])
     assert len(result.traces) == 1 and len(result.skipped_links) == 2
+
+
+def test_a_fifo_inside_the_folder_is_listed_not_opened(folder: Path, opened: list[Path]) -> None:
+    """A FIFO in an import folder (even named like a trace file) is listed as ignored with
+    its reason; opening it would block the import forever."""
+    os.mkfifo(folder / "trap.jsonl")
+    result = import_traces([folder])
+    assert [(Path(i.path).name, i.reason) for i in result.ignored] == [
+        ("trap.jsonl", "not a regular file (a FIFO, device or socket)")
+    ]
+    assert (folder / "trap.jsonl").resolve() not in opened
