@@ -135,3 +135,87 @@ def test_our_errors_print_one_line_and_exit_2(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "error:" in out.stderr and "weird.json" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def _deep_jsonl(tmp_path: Path) -> Path:
+    good = json.dumps({"messages": [{"role": "user", "content": "hi"}]})
+    deep = '{"messages": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    p = tmp_path / "deep.jsonl"
+    p.write_text("\n".join([good, deep, good]) + "\n")
+    return p
+
+
+def test_a_deeply_nested_record_exits_2_naming_it(tmp_path: Path) -> None:
+    """A record nested 200k levels deep exits 2 (bad input) with one line naming the file,
+    the record and the field; no RecursionError traceback. --skip-invalid keeps the rest."""
+    p = _deep_jsonl(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "deploysim", "traces", "import", str(p), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2, out.stderr
+    assert f"{p}, record 1, field messages[0][0]" in out.stderr
+    assert "nested deeper than 100 levels" in out.stderr and "Traceback" not in out.stderr
+    res = runner.invoke(
+        app, ["traces", "import", str(p), "-o", str(tmp_path / "o.jsonl"), "--skip-invalid"]
+    )
+    assert res.exit_code == 0, res.output
+    assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 2
+    assert "record 1, field messages[0]" in res.stderr
+
+
+def _bomb(tmp_path: Path, shared_traces: Path) -> Path:
+    from tests.traces.hostile import MiB, inspect_members, padded_sample, write_zip
+
+    members = inspect_members(shared_traces / "inspect-ai" / "log_message_deduplication.eval")
+    return write_zip(
+        tmp_path / "big.eval", [*members, padded_sample("samples/2_epoch_1.json", 8 * MiB)]
+    )
+
+
+def test_max_ratio_and_max_uncompressed_flags_override_the_limits(
+    tmp_path: Path, shared_traces: Path
+) -> None:
+    """A highly compressible member fails by default naming the member; --max-ratio lets it
+    through; a --max-uncompressed under its size stops it again; a bad SIZE is a usage error."""
+    bomb = _bomb(tmp_path, shared_traces)
+    res = runner.invoke(app, ["traces", "stats", str(bomb), "--json"])
+    assert res.exit_code != 0 and "samples/2_epoch_1.json" in str(res.exception)
+    res = runner.invoke(app, ["traces", "stats", str(bomb), "--json", "--max-ratio", "10000"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["total"]["traces"] == 2
+    args = ["traces", "stats", str(bomb), "--max-ratio", "10000", "--max-uncompressed", "4MiB"]
+    res = runner.invoke(app, args)
+    assert "inflates past 4.0 MiB" in str(res.exception)
+    res = runner.invoke(app, ["traces", "stats", str(bomb), "--max-uncompressed", "lots"])
+    assert res.exit_code == 2 and "not a size" in res.output
+
+
+def test_symlinks_leaving_a_folder_warn_and_follow_symlinks_reads_them(tmp_path: Path) -> None:
+    """`traces import DIR` warns on stderr about each link leading outside DIR, lists it in
+    --json as skipped_links, and reads it only with --follow-symlinks."""
+    good = json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n"
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "host.jsonl").write_text(good)
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / "own.jsonl").write_text(good)
+    (root / "escape.jsonl").symlink_to(tmp_path / "outside" / "host.jsonl")
+    out = tmp_path / "o.jsonl"
+    res = runner.invoke(app, ["traces", "import", str(root), "-o", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert f"warning: skipped symlink {root / 'escape.jsonl'}" in res.stderr
+    data = json.loads(res.stdout)
+    assert data["traces"] == 1
+    assert [link["path"] for link in data["skipped_links"]] == [str(root / "escape.jsonl")]
+    res = runner.invoke(app, ["traces", "import", str(root), "-o", str(out), "--follow-symlinks"])
+    assert res.exit_code == 0 and len(out.read_text().splitlines()) == 2
+
+
+def test_the_input_limit_flags_are_documented_with_examples() -> None:
+    """docs/cli.md shows each reading-limit flag in a `deploysim traces` example."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    examples = [ln for ln in docs.splitlines() if ln.startswith("deploysim traces ")]
+    for flag in ("--max-uncompressed", "--max-ratio", "--follow-symlinks"):
+        assert any(flag in ln for ln in examples), flag

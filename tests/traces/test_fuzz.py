@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deploysim.errors import DeploysimError, TraceFormatError
-from deploysim.traces import Trace, import_file, importer_names
+from deploysim.traces import Trace, import_file, importer_names, loads_bounded, nesting_error
 
 KEYS = [
     "role",
@@ -126,3 +126,30 @@ def test_jsonl_with_skip_invalid_never_raises_for_records(
     for s in result.skipped:
         assert s.path == str(p) and s.reason
         assert s.record is None or s.record >= 0
+
+
+any_json = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12)
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=any_json, levels=st.integers(1_000, 5_000), objects=st.booleans())
+def test_cutting_a_deep_subtree_keeps_every_other_value(
+    value: object, levels: int, objects: bool
+) -> None:
+    """Beside a subtree too deep for the parser, loads_bounded returns every other value
+    exactly as json.loads would (strings holding brackets, quotes and escapes included), and
+    nesting_error names the deep field."""
+    deep = '{"k":' * levels + "0" + "}" * levels if objects else "[" * levels + "]" * levels
+    kept = json.dumps(value)
+    got = loads_bounded(f'{{"keep": {kept}, "deep": {deep}, "after": {kept}}}')
+    assert got["keep"] == value and got["after"] == value
+    found = nesting_error(got)
+    assert found is not None and found.field.startswith("deep")

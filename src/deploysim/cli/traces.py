@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 from rich.console import Console
@@ -13,6 +13,7 @@ from rich.table import Table
 
 from deploysim.cli._output import err_console, print_json, progress
 from deploysim.traces import (
+    ImportLimits,
     ImportResult,
     Reasoning,
     Text,
@@ -24,6 +25,7 @@ from deploysim.traces import (
     import_traces,
     importer_names,
     load_tools_file,
+    parse_size,
     trace_stats,
     validate,
     write_traces,
@@ -52,10 +54,54 @@ SkipOpt = Annotated[
     typer.Option("--skip-invalid", help="Skip malformed records (listed) instead of failing."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+MaxUncompressedOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-uncompressed",
+        metavar="SIZE",
+        help="Most bytes a file, an archive member or a whole archive (.eval) may hold "
+        "uncompressed, e.g. 2GiB (default 256MiB per file or member, 1GiB per archive).",
+    ),
+]
+MaxRatioOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-ratio",
+        metavar="N",
+        min=1.0,
+        help="Most an archive member may inflate relative to its compressed size (default 100).",
+    ),
+]
+FollowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--follow-symlinks",
+        help="Follow symlinks in input folders that lead outside them (skipped by default).",
+    ),
+]
+
+
+class _Reading(NamedTuple):
+    """How inputs are read: byte limits and whether links may lead out of a folder."""
+
+    limits: ImportLimits
+    follow_symlinks: bool
+
+
+def _reading(max_uncompressed: str | None, max_ratio: float | None, follow: bool) -> _Reading:
+    try:
+        size = None if max_uncompressed is None else parse_size(max_uncompressed)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--max-uncompressed") from e
+    return _Reading(ImportLimits.with_overrides(size, max_ratio), follow)
 
 
 def _load(
-    inputs: list[Path], fmt: str | None, tools: Path | None, skip_invalid: bool
+    inputs: list[Path],
+    fmt: str | None,
+    tools: Path | None,
+    skip_invalid: bool,
+    reading: _Reading,
 ) -> ImportResult:
     if fmt:
         get_importer(fmt)  # fail early, with the list of known formats
@@ -68,11 +114,18 @@ def _load(
             tools=specs,
             skip_invalid=skip_invalid,
             on_record=lambda: bar.advance(task),
+            limits=reading.limits,
+            follow_symlinks=reading.follow_symlinks,
+        )
+    # soft_wrap: a path broken over two lines cannot be copied.
+    for link in result.skipped_links:
+        err_console.print(
+            f"[yellow]warning:[/] skipped symlink {escape(str(link))}", soft_wrap=True
         )
     for s in result.skipped:
-        err_console.print(f"[yellow]skipped[/] {s}")
+        err_console.print(f"[yellow]skipped[/] {escape(str(s))}", soft_wrap=True)
     for ig in result.ignored:
-        err_console.print(f"[dim]ignored {ig.path}: {ig.reason}[/]")
+        err_console.print(f"[dim]ignored {escape(ig.path)}: {escape(ig.reason)}[/]")
     return result
 
 
@@ -83,6 +136,9 @@ def import_(
     format: FormatOpt = None,
     tools: ToolsOpt = None,
     skip_invalid: SkipOpt = False,
+    max_uncompressed: MaxUncompressedOpt = None,
+    max_ratio: MaxRatioOpt = None,
+    follow_symlinks: FollowOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Normalize traces into canonical JSONL, one trace per line.
@@ -91,8 +147,11 @@ def import_(
 
     Example: deploysim traces import ../shared/data/traces/tau-bench-airline/traces.json
     --tools ../shared/data/traces/tau-bench-airline/tool_schemas.json -o airline.jsonl
+
+    Example: deploysim traces import big-run.eval --max-uncompressed 2GiB -o big.jsonl
     """
-    result = _load(inputs, format, tools, skip_invalid)
+    reading = _reading(max_uncompressed, max_ratio, follow_symlinks)
+    result = _load(inputs, format, tools, skip_invalid, reading)
     n = write_traces(result.traces, output)
     if json_out:
         print_json(
@@ -105,6 +164,7 @@ def import_(
                 ],
                 "skipped": [s.model_dump() for s in result.skipped],
                 "ignored": [i.model_dump() for i in result.ignored],
+                "skipped_links": [link.model_dump() for link in result.skipped_links],
             }
         )
     else:
@@ -128,13 +188,17 @@ def stats(
     tools: ToolsOpt = None,
     format: FormatOpt = None,
     skip_invalid: SkipOpt = False,
+    max_uncompressed: MaxUncompressedOpt = None,
+    max_ratio: MaxRatioOpt = None,
+    follow_symlinks: FollowOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Count traces, messages, tool calls and results, pairing, and calls per tool.
 
     Example: deploysim traces stats ../shared/data/traces/tau2-retail/traces.json --json
     """
-    result = _load(inputs, format, tools, skip_invalid)
+    reading = _reading(max_uncompressed, max_ratio, follow_symlinks)
+    result = _load(inputs, format, tools, skip_invalid, reading)
     data = _stats_json(result)
     if json_out:
         print_json(data)
@@ -181,6 +245,9 @@ def validate_(
     inputs: Inputs,
     tools: ToolsOpt = None,
     format: FormatOpt = None,
+    max_uncompressed: MaxUncompressedOpt = None,
+    max_ratio: MaxRatioOpt = None,
+    follow_symlinks: FollowOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Report problems in traces: pairing, ids, argument JSON, schema fit, undeclared tools.
@@ -189,7 +256,8 @@ def validate_(
 
     Example: deploysim traces validate airline.jsonl
     """
-    result = _load(inputs, format, tools, skip_invalid=True)
+    reading = _reading(max_uncompressed, max_ratio, follow_symlinks)
+    result = _load(inputs, format, tools, True, reading)
     findings = [f for t in result.traces for f in validate(t)]
     bad_records = result.skipped
     n_errors = sum(f.level == "error" for f in findings) + len(bad_records)
@@ -261,6 +329,8 @@ def show(
     trace: Annotated[str | None, typer.Option("--trace", "-t", help="Trace id to show.")] = None,
     format: FormatOpt = None,
     tools: ToolsOpt = None,
+    max_uncompressed: MaxUncompressedOpt = None,
+    max_ratio: MaxRatioOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Render one trace readably, with tool calls and results visible.
@@ -269,7 +339,8 @@ def show(
 
     Example: deploysim traces show airline.jsonl --trace task-3/trial-0
     """
-    result = _load([file], format, tools, skip_invalid=False)
+    reading = _reading(max_uncompressed, max_ratio, follow=False)
+    result = _load([file], format, tools, False, reading)
     traces = result.traces
     if not traces:
         err_console.print(f"{file}: no traces")

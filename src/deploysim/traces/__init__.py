@@ -20,6 +20,7 @@ from deploysim.traces._import import (
     import_file,
     import_traces,
 )
+from deploysim.traces._limits import DEFAULT_LIMITS, ImportLimits, parse_size
 from deploysim.traces._model import (
     Message,
     Part,
@@ -34,6 +35,8 @@ from deploysim.traces._model import (
     Trace,
     TraceSource,
 )
+from deploysim.traces._nesting import MAX_NESTING, BoundedYamlLoader, nesting_error
+from deploysim.traces._nesting import loads as loads_bounded
 from deploysim.traces._pairing import CallRef, Pair, Pairing, ResultRef, pair_calls
 from deploysim.traces._registry import (
     ImportContext,
@@ -47,14 +50,19 @@ from deploysim.traces._registry import (
 from deploysim.traces._stats import TraceStats, trace_stats
 from deploysim.traces._toolspecs import load_tools_file, toolspec_from_definition
 from deploysim.traces._validate import Finding, validate
+from deploysim.traces._walk import SkippedLink
 
 __all__ = [
+    "DEFAULT_LIMITS",
+    "MAX_NESTING",
+    "BoundedYamlLoader",
     "CallRef",
     "Document",
     "FileImport",
     "Finding",
     "IgnoredFile",
     "ImportContext",
+    "ImportLimits",
     "ImportResult",
     "Importer",
     "Message",
@@ -65,6 +73,7 @@ __all__ = [
     "Record",
     "ResultRef",
     "Role",
+    "SkippedLink",
     "SkippedRecord",
     "Text",
     "ToolCall",
@@ -83,7 +92,10 @@ __all__ = [
     "importer",
     "importer_names",
     "load_tools_file",
+    "loads_bounded",
+    "nesting_error",
     "pair_calls",
+    "parse_size",
     "read_document",
     "toolspec_from_definition",
     "trace_stats",

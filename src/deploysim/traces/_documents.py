@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any, Literal
 import yaml
 
 from deploysim._errors import TraceFormatError
+from deploysim.traces._limits import DEFAULT_LIMITS, ImportLimits, ZipBudget, read_bounded
+from deploysim.traces._nesting import BoundedYamlLoader, loads
 
 __all__ = ["TRACE_SUFFIXES", "BadLine", "Document", "ZipJson", "read_document"]
 
@@ -59,49 +62,52 @@ def _read_jsonl(path: Path, text: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            values.append(json.loads(line))
+            values.append(loads(line))
         except json.JSONDecodeError as e:
             values.append(BadLine(lineno, f"line {lineno} is not JSON: {e.msg} (char {e.pos})"))
     return values
 
 
-def _read_zip(path: Path) -> ZipJson:
+def _read_zip(path: Path, limits: ImportLimits) -> ZipJson:
+    budget = ZipBudget(path, limits)
     try:
         with zipfile.ZipFile(path) as zf:
             members: dict[str, Any] = {}
-            for name in zf.namelist():
-                if name.endswith(".json"):
+            for info in zf.infolist():
+                if info.filename.endswith(".json"):
                     try:
-                        members[name] = json.loads(zf.read(name))
+                        members[info.filename] = loads(budget.read(zf, info))
                     except json.JSONDecodeError as e:
                         raise TraceFormatError(
-                            path, f"zip member {name} is not JSON: {e.msg}"
+                            path, f"zip member {info.filename} is not JSON: {e.msg}"
                         ) from e
             return ZipJson(members)
-    except (zipfile.BadZipFile, OSError) as e:
+    # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method.
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as e:
         raise TraceFormatError(path, f"not a readable zip archive: {e}") from e
 
 
-def read_document(path: Path) -> Document:
-    """Read and parse one file; raise TraceFormatError when it is not JSON, JSONL or YAML."""
-    if zipfile.is_zipfile(path):
-        return Document(path, "zip", _read_zip(path))
+def _regular_file(path: Path) -> None:
+    """Refuse FIFOs, devices and sockets: reading one can block forever or never end."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise TraceFormatError(path, f"not UTF-8 text: {e.reason} at byte {e.start}") from e
+        mode = path.stat().st_mode
     except OSError as e:
         raise TraceFormatError(path, f"cannot read: {e.strerror or e}") from e
+    if not stat.S_ISREG(mode):
+        raise TraceFormatError(path, "not a regular file (a FIFO, device or socket)")
+
+
+def _parse_text(path: Path, text: str) -> Document:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         try:
-            return Document(path, "yaml", yaml.safe_load(text))
+            return Document(path, "yaml", yaml.load(text, Loader=BoundedYamlLoader))
         except yaml.YAMLError as e:
             raise TraceFormatError(path, f"not YAML: {e}") from e
     if suffix in (".jsonl", ".ndjson"):
         return Document(path, "jsonl", _read_jsonl(path, text))
     try:
-        return Document(path, "json", json.loads(text))
+        return Document(path, "json", loads(text))
     except json.JSONDecodeError as e:
         # A .json file holding one JSON value per line is JSONL in disguise.
         lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -112,3 +118,22 @@ def read_document(path: Path) -> Document:
         raise TraceFormatError(
             path, f"not JSON: {e.msg} at line {e.lineno}, column {e.colno}"
         ) from e
+
+
+def read_document(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> Document:
+    """Read and parse one file; raise TraceFormatError when it is not JSON, JSONL or YAML.
+
+    Raises:
+        TraceFormatError: the file is unreadable, not a regular file, past ``limits``
+            (uncompressed size, or inflation ratio of an archive), or not JSON, JSONL or YAML.
+    """
+    _regular_file(path)
+    if zipfile.is_zipfile(path):
+        return Document(path, "zip", _read_zip(path, limits))
+    data = read_bounded(path, limits)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TraceFormatError(path, f"not UTF-8 text: {e.reason} at byte {e.start}") from e
+    del data  # the text is the copy we keep; do not hold both
+    return _parse_text(path, text)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim._errors import ToolSchemaError, TraceFormatError, UnknownFormatError
 from deploysim.traces._documents import TRACE_SUFFIXES, BadLine, Document, read_document
+from deploysim.traces._limits import DEFAULT_LIMITS, ImportLimits
 from deploysim.traces._model import ToolSpec, Trace
+from deploysim.traces._nesting import nesting_error
 from deploysim.traces._reader import Node, RecordError
 from deploysim.traces._registry import (
     ImportContext,
@@ -19,6 +22,7 @@ from deploysim.traces._registry import (
     get_importer,
     importer_names,
 )
+from deploysim.traces._walk import SkippedLink, list_folder
 
 __all__ = [
     "FileImport",
@@ -72,6 +76,10 @@ class ImportResult(_Frozen):
 
     files: list[FileImport] = Field(default_factory=list)
     ignored: list[IgnoredFile] = Field(default_factory=list)
+    skipped_links: list[SkippedLink] = Field(
+        default_factory=list,
+        description="Symlinks in an imported folder that lead outside it: never read.",
+    )
 
     @property
     def traces(self) -> list[Trace]:
@@ -94,11 +102,25 @@ def _with_tools(trace: Trace, tools: Sequence[ToolSpec]) -> Trace:
 
 
 def _convert_record(
-    imp: Importer, doc: Document, record: Record, tools: Sequence[ToolSpec]
+    imp: Importer,
+    doc: Document,
+    record: Record,
+    tools: Sequence[ToolSpec],
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> Trace:
     if isinstance(record.value, BadLine):
         raise TraceFormatError(doc.path, record.value.reason, record=record.index, format=imp.name)
-    ctx = ImportContext(str(doc.path), imp.name, record, tuple(tools))
+    # Before the importer walks it: past this depth pydantic, jsonschema and the scrubber
+    # would each fail their own way, naming nothing.
+    limit = imp.max_nesting
+    deep = nesting_error(record.value, limit=limit) or nesting_error(
+        record.context, "(file context)", limit
+    )
+    if deep:
+        raise TraceFormatError(
+            doc.path, deep.reason, record=record.index, field=deep.field, format=imp.name
+        )
+    ctx = ImportContext(str(doc.path), imp.name, record, tuple(tools), limits)
     try:
         trace = imp.convert(Node(record.value), ctx)
     except RecordError as e:
@@ -126,6 +148,7 @@ def import_file(
     tools: Sequence[ToolSpec] = (),
     skip_invalid: bool = False,
     on_record: Callable[[], None] | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> FileImport:
     """Import every trace of one file.
 
@@ -135,14 +158,15 @@ def import_file(
         tools: tool specs to add to traces that do not declare them (``--tools``).
         skip_invalid: skip malformed records (listed in ``skipped``) instead of raising.
         on_record: called after each record, for progress bars.
+        limits: how many bytes the file (or an archive's members) may hold uncompressed.
 
     Raises:
-        TraceFormatError: the file or a record is malformed (without ``skip_invalid``, or
-            when the file as a whole is unreadable).
+        TraceFormatError: the file or a record is malformed or nested too deep (without
+            ``skip_invalid``), or the file as a whole is unreadable or past ``limits``.
         UnknownFormatError: no importer recognizes the file.
     """
     p = Path(path)
-    doc = read_document(p)
+    doc = read_document(p, limits)
     imp = get_importer(format) if format else detect_importer(doc)
     if imp is None:
         raise UnknownFormatError(
@@ -157,7 +181,7 @@ def import_file(
         raise TraceFormatError(p, e.reason, field=e.field, format=imp.name) from e
     for record in records:
         try:
-            traces.append(_convert_record(imp, doc, record, tools))
+            traces.append(_convert_record(imp, doc, record, tools, limits))
         except TraceFormatError as e:
             if not skip_invalid:
                 raise
@@ -169,22 +193,32 @@ def import_file(
     return FileImport(path=str(p), format=imp.name, traces=traces, skipped=skipped)
 
 
-def _expand(inputs: Iterable[str | Path]) -> tuple[list[Path], list[IgnoredFile]]:
-    files: list[Path] = []
-    ignored: list[IgnoredFile] = []
+class _Expanded(NamedTuple):
+    files: list[Path]
+    ignored: list[IgnoredFile]
+    links: list[SkippedLink]
+
+
+def _expand(inputs: Iterable[str | Path], follow_symlinks: bool) -> _Expanded:
+    out = _Expanded([], [], [])
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            for f in sorted(q for q in p.rglob("*") if q.is_file()):
+            listing = list_folder(p, follow_symlinks=follow_symlinks)
+            for f in listing.files:
                 if f.suffix.lower() in TRACE_SUFFIXES:
-                    files.append(f)
+                    out.files.append(f)
                 else:
-                    ignored.append(IgnoredFile(path=str(f), reason="not a trace file suffix"))
+                    out.ignored.append(IgnoredFile(path=str(f), reason="not a trace file suffix"))
+            out.ignored.extend(
+                IgnoredFile(path=str(u.path), reason=u.reason) for u in listing.unread
+            )
+            out.links.extend(listing.links)
         elif p.exists():
-            files.append(p)
+            out.files.append(p)
         else:
             raise TraceFormatError(p, "no such file or directory")
-    return files, ignored
+    return out
 
 
 def import_traces(
@@ -194,24 +228,35 @@ def import_traces(
     tools: Sequence[ToolSpec] = (),
     skip_invalid: bool = False,
     on_record: Callable[[], None] | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
+    follow_symlinks: bool = False,
 ) -> ImportResult:
     """Import files and directories.
 
     Files named directly must be recognized. Files found inside a directory that no importer
     recognizes (a LICENSE, a tool-schema file) are listed in ``ignored``, not raised.
+    Symlinks inside a directory are followed only while they stay inside it (each file once,
+    so loops end); links leading outside are listed in ``skipped_links`` and never read,
+    unless ``follow_symlinks``. ``limits`` bounds what each file may hold uncompressed.
     """
+    inputs = list(inputs)
     explicit = {Path(i) for i in inputs if not Path(i).is_dir()}
-    files, ignored = _expand(inputs)
+    files, ignored, links = _expand(inputs, follow_symlinks)
     result: list[FileImport] = []
     for f in files:
         try:
             result.append(
                 import_file(
-                    f, format=format, tools=tools, skip_invalid=skip_invalid, on_record=on_record
+                    f,
+                    format=format,
+                    tools=tools,
+                    skip_invalid=skip_invalid,
+                    on_record=on_record,
+                    limits=limits,
                 )
             )
         except UnknownFormatError as e:
             if f in explicit or format:
                 raise
             ignored.append(IgnoredFile(path=str(f), reason=str(e).split(": ", 1)[-1]))
-    return ImportResult(files=result, ignored=ignored)
+    return ImportResult(files=result, ignored=ignored, skipped_links=links)

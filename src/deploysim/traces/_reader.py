@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from deploysim.traces._nesting import loads, nesting_error
+
 __all__ = ["Node", "ParsedArguments", "RecordError", "parse_arguments", "text_of"]
 
 _MISSING = object()
@@ -113,11 +115,15 @@ class ParsedArguments(NamedTuple):
     error: str | None
 
 
-def parse_arguments(value: Any) -> ParsedArguments:
+def parse_arguments(value: Any, field: str = "arguments") -> ParsedArguments:
     """Parse tool-call arguments that may be a JSON string, an object or absent.
 
     A string that is not JSON, or JSON that is not an object, is kept raw with the reason;
     it is a finding about the trace, not an import failure.
+
+    Raises:
+        RecordError: the string parses to JSON nested deeper than ``MAX_NESTING``; ``field``
+            (the path of the arguments inside the record) starts the error's field.
     """
     if value is None:
         return ParsedArguments({}, None, None)
@@ -127,9 +133,12 @@ def parse_arguments(value: Any) -> ParsedArguments:
         if value.strip() == "":
             return ParsedArguments({}, value, None)
         try:
-            parsed = json.loads(value)
+            parsed = loads(value)
         except json.JSONDecodeError as e:
             return ParsedArguments(None, value, f"invalid JSON: {e.msg} (char {e.pos})")
+        deep = nesting_error(parsed, field)
+        if deep:
+            raise RecordError(deep.field, f"the arguments string holds JSON {deep.reason}")
         if not isinstance(parsed, dict):
             return ParsedArguments(None, value, f"JSON is a {_type_name(parsed)}, not an object")
         return ParsedArguments(parsed, value, None)

@@ -18,7 +18,9 @@ from typing import Any, ClassVar, TypeVar
 
 from deploysim._errors import UnknownFormatError
 from deploysim.traces._documents import BadLine, Document
+from deploysim.traces._limits import DEFAULT_LIMITS, ImportLimits
 from deploysim.traces._model import ToolSpec, Trace, TraceSource
+from deploysim.traces._nesting import MAX_NESTING
 from deploysim.traces._reader import Node
 
 __all__ = [
@@ -53,6 +55,8 @@ class ImportContext:
     format: str
     record: Record
     tools: tuple[ToolSpec, ...] = ()
+    limits: ImportLimits = DEFAULT_LIMITS
+    """Byte limits; ``max_bytes`` also bounds what one record may expand to (attachments)."""
 
     def source(self) -> TraceSource:
         """The TraceSource of the trace being built."""
@@ -79,6 +83,8 @@ class Importer(ABC):
     description: ClassVar[str]
     priority: ClassVar[int] = 100
     """Detection order: lower is tried first; specific formats go before generic ones."""
+    max_nesting: ClassVar[int] = MAX_NESTING
+    """How deeply a record may nest; deeper records are refused before :meth:`convert`."""
 
     @abstractmethod
     def sniff(self, doc: Document) -> bool:

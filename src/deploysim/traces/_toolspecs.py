@@ -10,6 +10,7 @@ from typing import Any
 from deploysim._errors import ToolSchemaError
 from deploysim.traces._builtin_tools import builtin_tool
 from deploysim.traces._model import ToolEffect, ToolKind, ToolSpec
+from deploysim.traces._nesting import loads, nesting_error
 
 __all__ = ["classify_effect", "classify_kind", "load_tools_file", "toolspec_from_definition"]
 
@@ -125,11 +126,14 @@ def load_tools_file(path: str | Path) -> list[ToolSpec]:
     """Read a JSON file holding a list of tool definitions (or ``{"tools": [...]}``)."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = loads(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
         raise ToolSchemaError(f"{p}: cannot read tool schemas: {e}") from e
     except json.JSONDecodeError as e:
         raise ToolSchemaError(f"{p}: not JSON: {e.msg} at line {e.lineno}") from e
+    deep = nesting_error(data)
+    if deep:
+        raise ToolSchemaError(f"{p}, field {deep.field}: {deep.reason}")
     if isinstance(data, dict) and isinstance(data.get("tools"), list):
         data = data["tools"]
     if not isinstance(data, list):

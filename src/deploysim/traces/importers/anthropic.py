@@ -171,7 +171,7 @@ def _server_result(block: Node) -> ToolResult:
 
 
 def _call(block: Node, executed_by: Literal["client", "server"]) -> ToolCall:
-    parsed = parse_arguments(block.get("input").value)
+    parsed = parse_arguments(block.get("input").value, block.get("input").path)
     return ToolCall(
         id=block["id"].id(),
         name=block["name"].str(),

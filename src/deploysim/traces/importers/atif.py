@@ -92,7 +92,11 @@ def _content(node: Node) -> tuple[list[Part], list[str]]:
 def _tool_call(node: Node) -> ToolCall:
     extra = node.get("extra", {}).obj()
     raw = extra.get("raw_arguments")
-    parsed = parse_arguments(raw if isinstance(raw, str) else node["arguments"].value)
+    parsed = (
+        parse_arguments(raw, node.get("extra").path + ".raw_arguments")
+        if isinstance(raw, str)
+        else parse_arguments(node["arguments"].value, node["arguments"].path)
+    )
     return ToolCall(
         id=node["tool_call_id"].id(),
         name=node["function_name"].str(),

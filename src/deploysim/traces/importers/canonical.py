@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from deploysim.traces._documents import Document
 from deploysim.traces._model import Trace
+from deploysim.traces._nesting import MAX_TRACE_NESTING
 from deploysim.traces._reader import Node, RecordError
 from deploysim.traces._registry import ImportContext, Importer, importer
 
@@ -30,6 +31,7 @@ class CanonicalImporter(Importer):
     name = "deploysim"
     description = "deploysim canonical JSONL (one Trace per line)"
     priority = 0
+    max_nesting = MAX_TRACE_NESTING  # a Trace wraps record content a few levels deeper
 
     def sniff(self, doc: Document) -> bool:
         """One Trace object per line or list item."""

@@ -32,6 +32,7 @@ from typing import Any
 
 from deploysim._errors import ToolSchemaError
 from deploysim.traces._documents import Document, ZipJson
+from deploysim.traces._limits import format_size
 from deploysim.traces._model import (
     Message,
     Part,
@@ -78,17 +79,43 @@ def _locator(sample: Any, index: int) -> str:
     return f"samples[{index}]"
 
 
-def _resolve(value: Any, attachments: dict[str, Any]) -> Any:
-    """``value`` with every known ``attachment://<hash>`` replaced by its content."""
-    if isinstance(value, str):
-        if "attachment://" not in value:
-            return value
-        return _ATTACHMENT.sub(lambda m: str(attachments.get(m.group(1), m.group(0))), value)
-    if isinstance(value, list):
-        return [_resolve(v, attachments) for v in value]
-    if isinstance(value, dict):
-        return {k: _resolve(v, attachments) for k, v in value.items()}
-    return value
+class _Attachments:
+    """Resolves ``attachment://`` references, within a byte budget.
+
+    A sample may reference one large attachment thousands of times: resolving would turn a
+    1 MB record into gigabytes, so what the references add is counted against the limit.
+    """
+
+    def __init__(self, attachments: dict[str, Any], budget: int) -> None:
+        self.attachments = attachments
+        self.budget = budget
+        self.left = budget
+
+    def _sub(self, m: re.Match[str]) -> str:
+        found = self.attachments.get(m.group(1))
+        if found is None:
+            return m.group(0)
+        text = str(found)
+        self.left -= len(text)
+        if self.left < 0:
+            raise RecordError(
+                "sample.attachments",
+                f"attachment references expand the sample past {format_size(self.budget)}; "
+                "pass --max-uncompressed SIZE to allow more",
+            )
+        return text
+
+    def resolve(self, value: Any) -> Any:
+        """``value`` with every known ``attachment://<hash>`` replaced by its content."""
+        if isinstance(value, str):
+            if "attachment://" not in value:
+                return value
+            return _ATTACHMENT.sub(self._sub, value)
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
 
 
 def _reasoning(part: Node) -> Reasoning:
@@ -102,7 +129,7 @@ def _reasoning(part: Node) -> Reasoning:
 
 
 def _server_tool(part: Node) -> list[Part]:
-    parsed = parse_arguments(part.get("arguments").value)
+    parsed = parse_arguments(part.get("arguments").value, part.get("arguments").path)
     call = ToolCall(
         id=part["id"].id(),
         name=part["name"].str(),
@@ -141,7 +168,7 @@ def _content(node: Node) -> tuple[list[Part], list[str]]:
 
 
 def _tool_call(node: Node) -> ToolCall:
-    parsed = parse_arguments(node.get("arguments").value)
+    parsed = parse_arguments(node.get("arguments").value, node.get("arguments").path)
     inspect_error = node.opt_str("parse_error")
     return ToolCall(
         id=node["id"].id(),
@@ -273,7 +300,9 @@ class InspectLogImporter(Importer):
         raw_sample = record["sample"].obj()
         attachments = raw_sample.get("attachments")
         sample = Node(
-            _resolve(raw_sample, attachments) if isinstance(attachments, dict) else raw_sample,
+            _Attachments(attachments, ctx.limits.max_bytes).resolve(raw_sample)
+            if isinstance(attachments, dict)
+            else raw_sample,
             "sample",
         )
         sample_id = sample["id"].id()

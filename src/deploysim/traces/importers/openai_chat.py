@@ -68,7 +68,7 @@ def _tool_call(node: Node, requestor: str = "assistant") -> ToolCall:
             id=call_id, name=custom["name"].str(), arguments={"input": text}, raw_arguments=text
         )
     fn = node["function"]
-    parsed = parse_arguments(fn.obj().get("arguments"))
+    parsed = parse_arguments(fn.obj().get("arguments"), fn.get("arguments").path)
     return ToolCall(
         id=call_id,
         name=fn["name"].str(),
@@ -116,7 +116,7 @@ def chat_message(node: Node, index: int, pending_functions: list[ToolCall]) -> M
         parts.append(_tool_call(call_node))
     if isinstance(d.get("function_call"), dict):
         fc = node["function_call"]
-        parsed = parse_arguments(fc.obj().get("arguments"))
+        parsed = parse_arguments(fc.obj().get("arguments"), fc.get("arguments").path)
         call = ToolCall(
             id=f"function_{index}",
             name=fc["name"].str(),

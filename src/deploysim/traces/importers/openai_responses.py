@@ -31,7 +31,8 @@ from deploysim.traces._model import (
     ToolSpec,
     Trace,
 )
-from deploysim.traces._reader import Node, ParsedArguments, parse_arguments, text_of
+from deploysim.traces._nesting import loads, nesting_error
+from deploysim.traces._reader import Node, ParsedArguments, RecordError, parse_arguments, text_of
 from deploysim.traces._registry import ImportContext, Importer, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
 
@@ -295,7 +296,7 @@ class _Conversion:
         self._add("assistant", [Reasoning(text="\n\n".join(texts), opaque=opaque)], node)
 
     def _item_function_call(self, node: Node) -> None:
-        args = parse_arguments(node.get("arguments").value)
+        args = parse_arguments(node.get("arguments").value, node.get("arguments").path)
         self._call(node, node["name"].str(), args, node["call_id"].id())
 
     def _item_custom_tool_call(self, node: Node) -> None:
@@ -326,7 +327,7 @@ class _Conversion:
 
     def _item_mcp_call(self, node: Node) -> None:
         call_id, name = node["id"].id(), node["name"].str()
-        args = parse_arguments(node.get("arguments").value)
+        args = parse_arguments(node.get("arguments").value, node.get("arguments").path)
         self._call(node, name, args, call_id, executed_by="server")
         error = node.get("error").value
         detail = error.get("content") or error.get("message") if isinstance(error, dict) else error
@@ -402,9 +403,12 @@ class _Conversion:
         call_id = (node["call_id"] if node.has("call_id") else node["id"]).id()
         output = node["output"].str()
         try:
-            parsed = json.loads(output)
+            parsed = loads(output)
         except json.JSONDecodeError:
             parsed = None
+        deep = nesting_error(parsed, node["output"].path)
+        if deep:
+            raise RecordError(deep.field, f"the output string holds JSON {deep.reason}")
         meta = parsed.get("metadata", parsed) if isinstance(parsed, dict) else {}
         failed = isinstance(meta, dict) and meta.get("exit_code") not in (0, None)
         structured = parsed if isinstance(parsed, dict) else None

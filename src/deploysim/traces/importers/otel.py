@@ -55,6 +55,7 @@ from deploysim.traces._model import (
     ToolSpec,
     Trace,
 )
+from deploysim.traces._nesting import loads, nesting_error
 from deploysim.traces._reader import Node, RecordError, parse_arguments, text_of
 from deploysim.traces._registry import ImportContext, Importer, Record, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
@@ -86,16 +87,22 @@ def _json(node: Node) -> Node:
     if not isinstance(node.value, str):
         return node
     try:
-        return Node(json.loads(node.value), node.path)
+        parsed = loads(node.value)
     except json.JSONDecodeError as e:
         raise node.fail(f"not JSON: {e.msg} (char {e.pos})") from e
+    deep = nesting_error(parsed, node.path)
+    if deep:
+        raise RecordError(deep.field, f"a JSON string {deep.reason}")
+    return Node(parsed, node.path)
 
 
 def _call(p: Node, fallback_id: str, server: bool = False) -> ToolCall:
+    field = p.get("arguments").path
     raw = p.get("arguments").value
     if server and raw is None:
+        field = p.get("server_tool_call").path
         raw = p.get("server_tool_call").value
-    parsed = parse_arguments(raw)
+    parsed = parse_arguments(raw, field)
     return ToolCall(
         id=p["id"].id() if p.has("id") else fallback_id,
         name=p["name"].str(),

@@ -37,6 +37,7 @@ from deploysim.traces._model import (
     ToolSpec,
     Trace,
 )
+from deploysim.traces._nesting import loads, nesting_error
 from deploysim.traces._reader import Node, RecordError, parse_arguments, text_of
 from deploysim.traces._registry import ImportContext, Importer, importer
 from deploysim.traces._toolspecs import classify_effect, classify_kind
@@ -130,9 +131,12 @@ def _replay_config(record: Node) -> dict[str, Any]:
     node = record.get("replay_config", {})
     if isinstance(node.value, str):
         try:
-            loaded = json.loads(node.value)
+            loaded = loads(node.value)
         except json.JSONDecodeError as e:
             raise RecordError(node.path, f"a string that is not JSON: {e.msg}") from e
+        deep = nesting_error(loaded, node.path)
+        if deep:
+            raise RecordError(deep.field, f"a JSON string {deep.reason}")
         node = Node(loaded, node.path)
     return node.obj()
 
@@ -235,7 +239,7 @@ def _reasoning(node: Node) -> Reasoning:
 
 def _tool_call(node: Node) -> ToolCall:
     fn = node["function"]
-    parsed = parse_arguments(fn.obj().get("arguments"))
+    parsed = parse_arguments(fn.obj().get("arguments"), fn.get("arguments").path)
     return ToolCall(
         id=node["id"].id(),
         name=fn["name"].str(),
