@@ -2,7 +2,9 @@
 
 Layout of an archive::
 
-    deploysim-pack.json        {"format": 1, "name": ..., "hash": ...}
+    deploysim-pack.json        the manifest, always the first member:
+                               {"format": 2, "name", "hash", "members": [{"name", "type",
+                                "size", "sha256"}, ...]}  (every other member, listed)
     <name>/snapshot.yaml       the snapshot folder, files sorted
     <name>/files/...
 
@@ -10,22 +12,37 @@ Members are sorted, owned by uid 0 with empty names, dated :data:`PACK_MTIME`, a
 writes no timestamp or file name, so packing the same snapshot twice gives identical bytes.
 A snapshot that ``extends`` another is flattened first (the archive must stand alone):
 snapshot.yaml holds the merged model and only referenced content is packed.
-Unpacking refuses links, devices, absolute paths and ``..`` (tar-slip), extracts into a
-temporary folder beside the target and checks the content hash before renaming it in place.
+
+An archive is untrusted input. Unpacking streams it once, member by member, within
+:class:`~deploysim.snapshots.UnpackLimits` (uncompressed total, member count, compression
+ratio, all counted on the inflated bytes, not on header sizes). It refuses links, devices,
+sparse members, absolute paths and ``..`` (tar-slip); without a manifest it refuses the
+archive unless trusted. With one, every member must be listed with its size (checked
+before its data is read) and SHA-256 (checked after), and every listed member must be
+there. The manifest is integrity, not authenticity (whoever made the archive wrote it), so
+the unpacked folder is then loaded with every snapshot check (system paths, paths leading
+out, root agent) and its content hash compared with the manifest's before it is renamed
+into place.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
+import os
+import re
 import shutil
 import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from deploysim._errors import SnapshotError
+from deploysim.snapshots._bounded import BoundedGunzip, UnpackLimits, format_size
 from deploysim.snapshots._model import Snapshot
 from deploysim.snapshots._store import (
     SNAPSHOT_FILE,
@@ -35,9 +52,22 @@ from deploysim.snapshots._store import (
     save_snapshot,
 )
 
-__all__ = ["MANIFEST", "PACK_MTIME", "PackResult", "pack_snapshot", "unpack_snapshot"]
+__all__ = [
+    "MANIFEST",
+    "PACK_MTIME",
+    "PackManifest",
+    "PackResult",
+    "UnpackLimits",
+    "pack_snapshot",
+    "unpack_snapshot",
+]
 
 MANIFEST = "deploysim-pack.json"
+MANIFEST_FORMAT = 2
+_MANIFEST_MAX = 64 << 20
+"""A manifest larger than this is refused before it is read (100k members take ~15 MB)."""
+_HEADER_MAX = 1 << 20
+"""Long-name and PAX headers larger than this are refused before tarfile reads them whole."""
 PACK_MTIME = 946684800
 """2000-01-01T00:00:00Z: a fixed date for every member (0 makes some tools complain)."""
 
@@ -52,6 +82,30 @@ class PackResult(NamedTuple):
     name: str
     hash: str
     members: int
+
+
+class ManifestMember(BaseModel):
+    """One member of an archive, as the manifest lists it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: Literal["file", "dir"]
+    size: int = Field(default=0, ge=0)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class PackManifest(BaseModel):
+    """``deploysim-pack.json``: what the archive holds, member by member."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: int
+    name: str
+    hash: str = Field(description="Content hash of the snapshot (see content_hash).")
+    members: list[ManifestMember] | None = Field(
+        default=None, description="Every other member; absent in format 1 archives."
+    )
 
 
 class _Members(NamedTuple):
@@ -128,11 +182,8 @@ def _flatten(sd: SnapshotDir) -> _Members:
     for s in snap.services:
         for ft in s.function_tools:
             if ft.handler.kind == "python":
-                p = sd.module_path(s.name, ft.handler.module)
-                try:
-                    members[f"services/{ft.handler.module}"] = p.read_bytes()
-                except OSError as e:
-                    raise SnapshotError(p, f"handler module cannot be read: {e}") from e
+                for rel, data in sd.module_files(s.name, ft.handler.module).items():
+                    members.setdefault(f"services/{rel}", data)
     flat = snap.model_copy(
         update={"extends": None, "files": files, "repos": repos, "databases": databases}
     )
@@ -156,6 +207,27 @@ def _info(name: str, size: int, *, directory: bool = False, executable: bool = F
     return info
 
 
+def _manifest_bytes(name: str, digest: str, files: dict[str, bytes], dirs: set[str]) -> bytes:
+    listed = [ManifestMember(name=name, type="dir")]
+    listed += [ManifestMember(name=f"{name}/{d}", type="dir") for d in dirs]
+    listed += [
+        ManifestMember(
+            name=f"{name}/{rel}",
+            type="file",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+        for rel, data in files.items()
+    ]
+    m = PackManifest(
+        format=MANIFEST_FORMAT,
+        name=name,
+        hash=digest,
+        members=sorted(listed, key=lambda x: x.name),
+    )
+    return json.dumps(m.model_dump(mode="json", exclude_none=True), sort_keys=True).encode()
+
+
 def pack_snapshot(path: str | Path, out: str | Path | None = None) -> PackResult:
     """Write the snapshot at ``path`` as one deterministic ``.tar.gz`` (default ``<name>.tar.gz``).
 
@@ -167,9 +239,9 @@ def pack_snapshot(path: str | Path, out: str | Path | None = None) -> PackResult
     digest = content_hash(sd)
     members = _flatten(sd) if sd.snapshot.extends else _folder_members(sd.root)
     target = Path(out) if out is not None else Path(f"{name}.tar.gz")
-    manifest = json.dumps({"format": 1, "name": name, "hash": digest}, sort_keys=True).encode()
     files = members.files
     dirs = {str(p) for k in files for p in PurePosixPath(k).parents} - {"."}
+    manifest = _manifest_bytes(name, digest, files, dirs)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.addfile(_info(MANIFEST, len(manifest)), io.BytesIO(manifest))
@@ -192,71 +264,242 @@ def pack_snapshot(path: str | Path, out: str | Path | None = None) -> PackResult
 
 # --------------------------------------------------------------------------- unpack
 
+_TOP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
-def _check_members(archive: Path, members: list[tarfile.TarInfo]) -> str:
-    """The snapshot folder name; raises on any unsafe or unexpected member."""
-    tops: set[str] = set()
-    for m in members:
+
+class _CappedInfo(tarfile.TarInfo):
+    """A TarInfo that refuses huge long-name and PAX headers before tarfile reads them."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        headers = (
+            tarfile.GNUTYPE_LONGNAME,
+            tarfile.GNUTYPE_LONGLINK,
+            tarfile.XHDTYPE,
+            tarfile.XGLTYPE,
+            tarfile.SOLARIS_XHDTYPE,
+        )
+        if self.type in headers and self.size > _HEADER_MAX:
+            raise SnapshotError(
+                str(tarfile_.name or "archive"),
+                f"an extended header of {format_size(self.size)} (refused; at most "
+                f"{format_size(_HEADER_MAX)})",
+            )
+        return super()._proc_member(tarfile_)  # type: ignore[misc, no-any-return]
+
+
+class _Unpacked(NamedTuple):
+    top: str
+    manifest: PackManifest | None
+    files: int
+
+
+class _Extractor:
+    """One streaming pass over the members, written under ``tmp``; every check on the way."""
+
+    def __init__(self, src: Path, tmp: Path, trust: bool, limits: UnpackLimits) -> None:
+        self.src, self.tmp, self.trust, self.limits = src, tmp, trust, limits
+        self.manifest: PackManifest | None = None
+        self.expected: dict[str, ManifestMember] = {}
+        self.seen: set[str] = set()
+        self.top: str | None = None
+        self.count = 0
+        self.files = 0
+        self.written = 0
+
+    def refuse(self, reason: str) -> SnapshotError:
+        return SnapshotError(self.src, reason)
+
+    def run(self, tar: tarfile.TarFile) -> _Unpacked:
+        for i, m in enumerate(tar):
+            self.count += 1
+            if self.count > self.limits.max_members:
+                raise self.refuse(
+                    f"holds more than {self.limits.max_members} members (the cap); if you "
+                    "trust it, raise the cap with --max-members"
+                )
+            self._name(m)
+            if i == 0 and m.name == MANIFEST:
+                self._read_manifest(tar, m)
+                continue
+            if i == 0:
+                self._no_manifest()
+            self._member(tar, m)
+        return self._finish()
+
+    def _no_manifest(self) -> None:
+        if not self.trust:
+            raise self.refuse(
+                f"has no manifest ({MANIFEST} listing every member, first in the archive): "
+                "it was not made by `deploysim snapshot pack`; pass --trust to unpack it anyway"
+            )
+
+    def _name(self, m: tarfile.TarInfo) -> None:
         p = PurePosixPath(m.name)
         if (
-            m.name.startswith(("/", "\\"))
+            not p.parts
+            or m.name.startswith(("/", "\\"))
             or p.is_absolute()
             or ".." in p.parts
-            or ":" in p.parts[0]
+            or "\\" in m.name
+            or "\x00" in m.name
         ):
-            raise SnapshotError(archive, f"member {m.name!r} escapes the target folder (refused)")
-        if not (m.isfile() or m.isdir()):
-            raise SnapshotError(archive, f"member {m.name!r} is a link or device (refused)")
-        if m.name != MANIFEST:
-            tops.add(p.parts[0])
-    if len(tops) != 1:
-        raise SnapshotError(archive, f"expected one snapshot folder, found {sorted(tops)}")
-    top = tops.pop()
-    if not any(m.name == f"{top}/{SNAPSHOT_FILE}" for m in members):
-        raise SnapshotError(archive, f"{top}/{SNAPSHOT_FILE} is missing")
-    return top
+            raise self.refuse(f"member {m.name!r} escapes the target folder (refused)")
+        if not (m.isfile() or m.isdir()) or m.islnk() or m.issym():
+            raise self.refuse(f"member {m.name!r} is a link or device (refused)")
+        if m.type == tarfile.GNUTYPE_SPARSE or m.sparse is not None:
+            raise self.refuse(f"member {m.name!r} is a sparse file (refused)")
+
+    def _read_manifest(self, tar: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+        if not m.isfile() or m.size > _MANIFEST_MAX:
+            raise self.refuse(f"{MANIFEST} is not a file of at most {format_size(_MANIFEST_MAX)}")
+        fh = tar.extractfile(m)
+        raw = fh.read() if fh is not None else b""
+        try:
+            manifest = PackManifest.model_validate_json(raw)
+        except (ValidationError, ValueError, RecursionError) as e:
+            raise self.refuse(f"{MANIFEST} is not a pack manifest: {e}") from e
+        if manifest.members is None:
+            if not self.trust:
+                raise self.refuse(
+                    f"{MANIFEST} lists no members (format {manifest.format}, an older "
+                    "deploysim): repack it, or pass --trust to unpack it anyway"
+                )
+        else:
+            names = [x.name for x in manifest.members]
+            if len(set(names)) != len(names):
+                raise self.refuse(f"{MANIFEST} lists a member twice")
+            self.expected = {x.name: x for x in manifest.members}
+        self.manifest = manifest
+
+    def _member(self, tar: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+        name = m.name.rstrip("/")
+        if name == MANIFEST:
+            raise self.refuse(f"{MANIFEST} must be the first member, once")
+        if name in self.seen:
+            raise self.refuse(f"member {name!r} appears twice (refused)")
+        self.seen.add(name)
+        top = PurePosixPath(name).parts[0]
+        if self.top is None:
+            if not _TOP.match(top):
+                raise self.refuse(f"{top!r} is not a snapshot folder name")
+            self.top = top
+        elif top != self.top:
+            raise self.refuse(f"expected one snapshot folder, found {self.top!r} and {top!r}")
+        listed = self._listed(name, m)
+        if m.isdir():
+            (self.tmp / name).mkdir(parents=True, exist_ok=True)
+            return
+        self._write(tar, m, name, listed)
+
+    def _listed(self, name: str, m: tarfile.TarInfo) -> ManifestMember | None:
+        if self.manifest is None or self.manifest.members is None:
+            return None
+        listed = self.expected.get(name)
+        kind = "dir" if m.isdir() else "file"
+        if listed is None or listed.type != kind:
+            raise self.refuse(f"member {name!r} ({kind}) is not listed in {MANIFEST} (refused)")
+        if kind == "file" and m.size != listed.size:
+            raise self.refuse(
+                f"member {name!r} claims {m.size} bytes, the manifest lists {listed.size}"
+            )
+        return listed
+
+    def _write(
+        self, tar: tarfile.TarFile, m: tarfile.TarInfo, name: str, listed: ManifestMember | None
+    ) -> None:
+        dest = self.tmp / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        mode = 0o755 if m.mode & 0o111 else 0o644  # never setuid, whatever the header says
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        src = tar.extractfile(m)
+        h = hashlib.sha256()
+        with os.fdopen(os.open(dest, flags, mode), "wb") as out:
+            while src is not None and (chunk := src.read(1 << 20)):
+                self.written += len(chunk)
+                if self.written > self.limits.max_size:
+                    raise self.refuse(
+                        f"unpacks to more than {format_size(self.limits.max_size)} (the cap); "
+                        "if you trust it, raise the cap with --max-size"
+                    )
+                h.update(chunk)
+                out.write(chunk)
+        self.files += 1
+        if listed is not None and h.hexdigest() != listed.sha256:
+            raise self.refuse(f"member {name!r} does not match its SHA-256 in {MANIFEST}")
+
+    def _finish(self) -> _Unpacked:
+        if self.count == 0:
+            raise self.refuse("is empty")
+        if self.manifest is None:
+            self._no_manifest()
+        missing = sorted(set(self.expected) - self.seen)
+        if missing:
+            raise self.refuse(
+                f"{len(missing)} members listed in {MANIFEST} are missing: {missing[:5]}"
+            )
+        if self.top is None or not (self.tmp / self.top / SNAPSHOT_FILE).is_file():
+            raise self.refuse(f"{self.top or '<name>'}/{SNAPSHOT_FILE} is missing")
+        return _Unpacked(self.top, self.manifest, self.files)
 
 
-def unpack_snapshot(archive: str | Path, out: str | Path | None = None) -> PackResult:
+def unpack_snapshot(
+    archive: str | Path,
+    out: str | Path | None = None,
+    *,
+    trust: bool = False,
+    limits: UnpackLimits | None = None,
+) -> PackResult:
     """Extract an archive made by :func:`pack_snapshot` into ``out`` (default ``./<name>``).
 
+    Args:
+        archive: the ``.tar.gz``.
+        out: the folder to create; it must not exist.
+        trust: unpack an archive without a manifest (or with a format 1 one, which lists no
+            members). Every other check still applies.
+        limits: caps on the uncompressed size, the member count and the compression ratio.
+
     Raises:
-        SnapshotError: the archive is unreadable or unsafe, the target exists, or the content
-            hash differs from the one recorded when packing.
+        SnapshotError: the archive is unreadable, unsafe, over a cap, has no manifest (and
+            ``trust`` is off) or does not match it, the snapshot inside does not load, the
+            target exists, or the content hash differs from the one recorded when packing.
     """
     src = Path(archive)
+    lim = limits or UnpackLimits()
     try:
-        with tarfile.open(src, mode="r:gz") as tar:
-            return _extract(src, tar, out)
-    except (OSError, EOFError, tarfile.TarError) as e:
-        raise SnapshotError(src, f"cannot read the archive: {e}") from e
+        with src.open("rb") as fh:
+            return _unpack(src, fh, out, trust, lim)
+    except OSError as e:
+        raise SnapshotError(src, f"cannot read the archive: {e.strerror or e}") from e
 
 
-def _extract(src: Path, tar: tarfile.TarFile, out: str | Path | None) -> PackResult:
-    members = tar.getmembers()
-    top = _check_members(src, members)
-    recorded: str | None = None
-    manifest = tar.extractfile(MANIFEST) if MANIFEST in tar.getnames() else None
-    if manifest is not None:
+def _unpack(
+    src: Path, fh: BinaryIO, out: str | Path | None, trust: bool, lim: UnpackLimits
+) -> PackResult:
+    if out is not None and Path(out).exists():
+        raise SnapshotError(out, "already exists; unpack into a new folder")
+    stage = Path(out).parent if out is not None else Path.cwd()
+    stage.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=stage))
+    try:
+        stream = io.BufferedReader(BoundedGunzip(fh, str(src), lim), 1 << 16)
         try:
-            recorded = json.loads(manifest.read())["hash"]
-        except (ValueError, KeyError, TypeError) as e:
-            raise SnapshotError(src, f"{MANIFEST} is not a pack manifest") from e
-    target = Path(out) if out is not None else Path(top)
-    if target.exists():
-        raise SnapshotError(target, "already exists; unpack into a new folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
-    try:
-        tar.extractall(tmp, members=[m for m in members if m.name != MANIFEST], filter="data")
-        sd = load_snapshot(tmp / top)
+            with tarfile.open(fileobj=stream, mode="r|", tarinfo=_CappedInfo) as tar:
+                got = _Extractor(src, tmp, trust, lim).run(tar)
+        except (EOFError, tarfile.TarError) as e:
+            raise SnapshotError(src, f"cannot read the archive: {e}") from e
+        target = Path(out) if out is not None else Path(got.top)
+        if target.exists():
+            raise SnapshotError(target, "already exists; unpack into a new folder")
+        sd = load_snapshot(tmp / got.top)
+        if sd.snapshot.extends is not None:
+            raise SnapshotError(src, "the snapshot inside extends another; archives stand alone")
         digest = content_hash(sd)
-        if recorded is not None and digest != recorded:
+        if got.manifest is not None and digest != got.manifest.hash:
             raise SnapshotError(
-                src, f"content hash {digest[:12]} differs from the packed {recorded[:12]}"
+                src, f"content hash {digest[:12]} differs from the packed {got.manifest.hash[:12]}"
             )
-        (tmp / top).rename(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (tmp / got.top).rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    n = sum(1 for m in members if m.isfile() and m.name != MANIFEST)
-    return PackResult(target, sd.snapshot.name, digest, n)
+    return PackResult(target, sd.snapshot.name, digest, got.files)

@@ -6,6 +6,8 @@ loader, the interpreter and libraries the in-pod exec server (root) runs on, the
 pseudo-filesystems, or deploysim's own folders. A trace that *showed* such a file (``cat
 /etc/passwd``) is an observation, not state to rebuild: the image's own file wins.
 
+The same goes for environment variables that steer the loader or the interpreter.
+
 One rule, used by ``reconstruct`` (which skips such observations), ``snapshot validate`` and
 loading (which refuse them), and the image build (which refuses them again).
 
@@ -17,9 +19,18 @@ loading (which refuse them), and the image build (which refuses them again).
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 
-__all__ = ["SYSTEM_FILES", "SYSTEM_TREES", "forbidden_mode_bits", "system_path_reason"]
+__all__ = [
+    "SYSTEM_ENV",
+    "SYSTEM_FILES",
+    "SYSTEM_PATTERNS",
+    "SYSTEM_TREES",
+    "forbidden_mode_bits",
+    "system_env_reason",
+    "system_path_reason",
+]
 
 # Whole trees owned by the operating system or by deploysim. /usr/local stays the user's.
 SYSTEM_TREES: dict[str, str] = {
@@ -42,6 +53,7 @@ SYSTEM_TREES: dict[str, str] = {
     "/sys": "a kernel pseudo-filesystem",
     "/run": "runtime state of the harness",
     "/var/run": "runtime state of the harness",
+    "/var/lock": "runtime state of the harness",
     "/opt/deploysim": "deploysim's own programs",
     "/var/lib/deploysim": "deploysim's own state",
     "/var/lib/dpkg": "the package database",
@@ -75,6 +87,23 @@ SYSTEM_FILES: dict[str, str] = {
 }
 
 
+# Trees whose name carries a version: the interpreter the root exec server runs imports
+# sitecustomize and .pth files from these (Debian links /usr/lib/python3.X/sitecustomize.py
+# to /etc/python3.X/), so a file there would run as root in the pod.
+SYSTEM_PATTERNS: dict[str, str] = {
+    "/usr/local/lib/python3*": "the interpreter's site packages (imported by the root exec server)",
+    "/etc/python3*": "the interpreter's configuration (imported by the root exec server)",
+}
+
+# Environment variables that steer the loader, the interpreter or deploysim's own processes.
+# A snapshot's env reaches processes the harness runs as root, so it may not set these.
+SYSTEM_ENV: dict[str, str] = {
+    "LD_": "the dynamic loader",
+    "PYTHON": "the Python interpreter the harness runs on",
+    "DEPLOYSIM_": "deploysim's own settings (the agent's user among them)",
+}
+
+
 def _normal(path: str) -> str:
     return posixpath.normpath("/" + path.lstrip("/")) if path else "/"
 
@@ -91,6 +120,19 @@ def system_path_reason(path: str) -> str | None:
         return SYSTEM_FILES[p]
     for tree, why in SYSTEM_TREES.items():
         if p == tree or p.startswith(tree + "/"):
+            return why
+    parts = p.split("/")
+    for pattern, why in SYSTEM_PATTERNS.items():
+        n = pattern.count("/") + 1
+        if len(parts) >= n and fnmatch.fnmatchcase("/".join(parts[:n]), pattern):
+            return why
+    return None
+
+
+def system_env_reason(name: str) -> str | None:
+    """Why a snapshot may not set the environment variable ``name``, or None when it may."""
+    for prefix, why in SYSTEM_ENV.items():
+        if name.upper().startswith(prefix):
             return why
     return None
 
