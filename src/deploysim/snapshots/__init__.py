@@ -81,7 +81,9 @@ from deploysim.snapshots._store import (
     snapshot_errors,
 )
 from deploysim.snapshots._system import (
+    SYSTEM_DIRS,
     SYSTEM_ENV,
+    SYSTEM_ENV_PREFIXES,
     SYSTEM_FILES,
     SYSTEM_PATTERNS,
     SYSTEM_TREES,
@@ -102,7 +104,9 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_NOW",
     "SNAPSHOT_FILE",
+    "SYSTEM_DIRS",
     "SYSTEM_ENV",
+    "SYSTEM_ENV_PREFIXES",
     "SYSTEM_FILES",
     "SYSTEM_PATTERNS",
     "SYSTEM_TREES",

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from deploysim.snapshots._ident import identifier_collisions, identifier_problem
 from deploysim.snapshots._paths import relative_path_problem
 from deploysim.snapshots._system import (
+    SYSTEM_DIRS,
     forbidden_mode_bits,
     system_env_reason,
     system_path_reason,
@@ -615,7 +616,9 @@ class Snapshot(_Model):
     @field_validator("workdir")
     @classmethod
     def _workdir(cls, v: str) -> str:
-        return _pod_path(v)
+        # A working directory may be one of the image's folders (/tmp); only its missing
+        # parents are created, so what counts is that it lies in no system tree.
+        return v if v in SYSTEM_DIRS else _pod_path(v)
 
     @field_validator("env")
     @classmethod
