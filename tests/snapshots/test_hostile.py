@@ -165,7 +165,10 @@ def test_every_content_path_stays_inside_the_snapshot(tmp_path: Path) -> None:
                 {
                     "name": "s",
                     "function_tools": [
-                        {"name": "f", "handler": {"kind": "python", "module": "h.py", "function": "f"}}
+                        {
+                            "name": "f",
+                            "handler": {"kind": "python", "module": "h.py", "function": "f"},
+                        }
                     ],
                 }
             ],
@@ -173,9 +176,7 @@ def test_every_content_path_stays_inside_the_snapshot(tmp_path: Path) -> None:
     )
     errors = _errors(root)
     # Syntax errors come first, per layer; fix them and the symlinks are reported.
-    assert {"files[0].source", "files[1].source", "databases[0].tables[1].rows_file"} <= set(
-        errors
-    )
+    assert {"files[0].source", "files[1].source", "databases[0].tables[1].rows_file"} <= set(errors)
     data = yaml.safe_load((root / "snapshot.yaml").read_text())
     data["files"] = data["files"][2:]
     data["databases"][0]["tables"] = data["databases"][0]["tables"][:1]

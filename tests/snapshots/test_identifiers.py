@@ -92,7 +92,9 @@ def test_a_hostile_name_is_data_from_validate_to_sqlite(tmp_path: Path) -> None:
     assert len(rows) == 4 and rows[0][COLUMN] == 2.5
     con = sqlite3.connect(out)
     names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    cols = [r[1] for r in con.execute(f'PRAGMA table_info("{HOSTILE.replace(chr(34), 2 * chr(34))}")')]
+    cols = [
+        r[1] for r in con.execute(f'PRAGMA table_info("{HOSTILE.replace(chr(34), 2 * chr(34))}")')
+    ]
     con.close()
     assert names == [HOSTILE] and COLUMN in cols
 
@@ -117,7 +119,11 @@ def test_validate_reports_reserved_and_colliding_names_with_their_fields(tmp_pat
                                 "columns": [{"name": "id"}, {"name": "ID"}],
                                 "primary_key": ["id"],
                             },
-                            {"name": "fine", "columns": [{"name": ""}, *cols], "primary_key": ["id"]},
+                            {
+                                "name": "fine",
+                                "columns": [{"name": ""}, *cols],
+                                "primary_key": ["id"],
+                            },
                         ],
                     }
                 ],

@@ -58,7 +58,9 @@ def _gz(path: Path, members: list[tuple[tarfile.TarInfo, bytes]]) -> Path:
     return path
 
 
-def test_an_archive_without_a_manifest_is_refused_unless_trusted(mini: Path, tmp_path: Path) -> None:
+def test_an_archive_without_a_manifest_is_refused_unless_trusted(
+    mini: Path, tmp_path: Path
+) -> None:
     """A plain tar.gz of a valid snapshot folder is refused; with trust it unpacks (and is
     still loaded with every check)."""
     members = []
@@ -68,7 +70,7 @@ def test_an_archive_without_a_manifest_is_refused_unless_trusted(mini: Path, tmp
             info.type = tarfile.DIRTYPE
         members.append((info, p.read_bytes() if p.is_file() else b""))
     archive = _gz(tmp_path / "plain.tar.gz", members)
-    with pytest.raises(SnapshotError, match="no manifest.*--trust"):
+    with pytest.raises(SnapshotError, match=r"no manifest.*--trust"):
         unpack_snapshot(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert unpack_snapshot(archive, tmp_path / "out", trust=True).name == "mini"
@@ -96,7 +98,9 @@ def test_the_manifest_lists_every_member_with_size_and_hash(mini: Path, tmp_path
     assert names[0] == "deploysim-pack.json"
     listed = {m["name"]: m for m in manifest["members"]}
     assert set(listed) == set(names[1:])
-    assert all(len(m["sha256"]) == 64 and m["size"] >= 0 for m in listed.values() if m["type"] == "file")
+    assert all(
+        len(m["sha256"]) == 64 and m["size"] >= 0 for m in listed.values() if m["type"] == "file"
+    )
     extra = _gz(tmp_path / "extra.tar.gz", [*members, (_file("mini/files/extra"), b"x")])
     with pytest.raises(SnapshotError, match="not listed"):
         unpack_snapshot(extra, tmp_path / "o1")
@@ -115,7 +119,7 @@ def test_a_compression_bomb_stops_early_on_the_ratio(tmp_path: Path) -> None:
     bomb = _bomb(tmp_path / "bomb.tar.gz", 2 << 30)
     assert bomb.stat().st_size < 3 << 20
     start = time.monotonic()
-    with pytest.raises(SnapshotError, match="inflates .* above the cap.*--max-ratio"):
+    with pytest.raises(SnapshotError, match=r"inflates .* above the cap.*--max-ratio"):
         unpack_snapshot(bomb, tmp_path / "out", trust=True)
     assert time.monotonic() - start < 10
     assert not (tmp_path / "out").exists()
@@ -127,7 +131,7 @@ def test_the_size_cap_counts_inflated_bytes_and_can_be_raised(tmp_path: Path) ->
     names --max-size; a raised cap lets a legitimately large archive through."""
     bomb = _bomb(tmp_path / "bomb.tar.gz", 128 << 20)
     lim = UnpackLimits(max_size=64 << 20, max_ratio=1e9)
-    with pytest.raises(SnapshotError, match="more than 64.0 MiB.*--max-size"):
+    with pytest.raises(SnapshotError, match=r"more than 64.0 MiB.*--max-size"):
         unpack_snapshot(bomb, tmp_path / "out", trust=True, limits=lim)
     assert parse_size("64M") == 64 << 20 and parse_size("4G") == 4 << 30
 
@@ -136,7 +140,7 @@ def test_the_member_count_is_capped(tmp_path: Path) -> None:
     """An archive of many tiny members is refused past --max-members."""
     members = [(_file(f"x/f{i}"), b"") for i in range(50)]
     archive = _gz(tmp_path / "many.tar.gz", [(_file("x/snapshot.yaml"), b"name: x\n"), *members])
-    with pytest.raises(SnapshotError, match="more than 20 members.*--max-members"):
+    with pytest.raises(SnapshotError, match=r"more than 20 members.*--max-members"):
         unpack_snapshot(archive, tmp_path / "out", trust=True, limits=UnpackLimits(max_members=20))
 
 
@@ -165,7 +169,16 @@ def test_the_cli_takes_trust_and_caps(mini: Path, tmp_path: Path) -> None:
     assert r.exit_code != 0 and "--trust" in str(r.exception)
     r = runner.invoke(
         app,
-        ["snapshot", "unpack", str(archive), "-o", str(tmp_path / "b"), "--trust", "--max-size", "8M"],
+        [
+            "snapshot",
+            "unpack",
+            str(archive),
+            "-o",
+            str(tmp_path / "b"),
+            "--trust",
+            "--max-size",
+            "8M",
+        ],
     )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "b" / "snapshot.yaml").exists()

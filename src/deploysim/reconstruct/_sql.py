@@ -102,7 +102,9 @@ class SqlBook:
             con = sqlite3.connect(":memory:")
             try:
                 con.execute(stmt)
-                info = con.execute(f"PRAGMA table_info({quote_identifier(name.group(1))})").fetchall()
+                info = con.execute(
+                    f"PRAGMA table_info({quote_identifier(name.group(1))})"
+                ).fetchall()
             except sqlite3.Error:
                 continue
             finally:

@@ -21,6 +21,7 @@ from deploysim.snapshots._authoring import (
     fake_table,
     new_snapshot,
 )
+from deploysim.snapshots._bounded import UnpackLimits, parse_size
 from deploysim.snapshots._diff import (
     FileChange,
     KeyedChange,
@@ -35,6 +36,7 @@ from deploysim.snapshots._diff import (
 from deploysim.snapshots._fake import DEFAULT_NOW, FakeResult, fake_rows
 from deploysim.snapshots._git import BuiltRepo, build_repo
 from deploysim.snapshots._har import HarImport, exchanges_from_har
+from deploysim.snapshots._ident import identifier_problem, rows_file_name
 from deploysim.snapshots._model import (
     BACKENDS,
     Column,
@@ -62,8 +64,6 @@ from deploysim.snapshots._model import (
     UpdateHandler,
 )
 from deploysim.snapshots._openapi import OpenApiImport, service_from_openapi
-from deploysim.snapshots._bounded import UnpackLimits, parse_size
-from deploysim.snapshots._ident import identifier_problem, rows_file_name
 from deploysim.snapshots._pack import PackManifest, PackResult, pack_snapshot, unpack_snapshot
 from deploysim.snapshots._sqlite import (
     decode_row,

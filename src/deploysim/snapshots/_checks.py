@@ -78,7 +78,11 @@ def _content(snap: Snapshot) -> Iterator[tuple[str, str, str]]:
     for i, s in enumerate(snap.services):
         for j, ft in enumerate(s.function_tools):
             if ft.handler.kind == "python":
-                yield "services", ft.handler.module, f"services[{i}].function_tools[{j}].handler.module"
+                yield (
+                    "services",
+                    ft.handler.module,
+                    f"services[{i}].function_tools[{j}].handler.module",
+                )
 
 
 def _containment(root: Path, snap: Snapshot) -> list[Problem]:

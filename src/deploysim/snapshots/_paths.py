@@ -22,7 +22,7 @@ __all__ = ["contained_path", "read_contained", "relative_path_problem"]
 
 
 def relative_path_problem(rel: str) -> str | None:
-    """Why ``rel`` is not a plain relative path (no '/', '..', '\\\\' or NUL lead out), or None."""
+    """Why ``rel`` is not a plain relative path (absolute, '..' or NUL), or None."""
     if not rel:
         return "must not be empty"
     if "\x00" in rel:

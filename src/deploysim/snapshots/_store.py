@@ -66,11 +66,12 @@ class SnapshotDir:
         return self.origins.get(key, self.root)
 
     def content_bytes(self, key: str, folder: str, rel: str, field: str) -> bytes:
-        """The one reader of snapshot content: ``rel`` under ``folder`` of the declaring layer.
+        """A reader of snapshot content: ``rel`` under ``folder`` of the declaring layer.
 
-        Every other accessor (and the image build, through them) reads here, so every read
-        is checked: the path stays inside the folder once symlinks are followed, and only a
-        regular file is read.
+        Every accessor (and the image build, through them) reads through
+        :func:`~deploysim.snapshots._paths.read_contained`, so every read is checked: the
+        path stays inside the folder once symlinks are followed, and only a regular file
+        is read.
 
         Raises:
             SnapshotError: the path leads outside, is not a regular file, or cannot be read.
@@ -106,8 +107,18 @@ class SnapshotDir:
             return []
         key = f"table:{db.name}/{table.name}"
         field = f"databases[{db.name}].tables[{table.name}].rows_file"
-        raw = self.content_bytes(key, "databases", table.rows_file, field)
         p = self._origin(key) / "databases" / table.rows_file
+        try:
+            raw = read_contained(self._origin(key), "databases", table.rows_file)
+        except ValueError as e:
+            layer = self._origin(key)
+            raise SnapshotError(
+                layer / SNAPSHOT_FILE, f"databases/{table.rows_file} {e}", field=field
+            ) from e
+        except OSError as e:  # the rows file is the file at fault
+            raise SnapshotError(
+                p, f"rows file of table {db.name}.{table.name} cannot be read: {e.strerror or e}"
+            ) from e
         try:
             lines = raw.decode("utf-8").splitlines()
         except UnicodeDecodeError as e:

@@ -3,12 +3,13 @@
 Structural checks run on each layer of the ``extends`` chain, so an error is reported against
 the file that holds it. Then the checks every load runs (a snapshot is untrusted input: no
 system paths, setuid modes or root agent, no content path or symlink leading out of its
-folder, nothing written through its own links), all of them reported rather than the first. Deep checks need a loadable snapshot and run on the merged model:
-content files exist, rows parse and fit their columns, primary keys are unique, foreign keys
-resolve, services name existing databases, handlers name existing tables and columns, python
-handler modules define their functions, tool bindings name existing services, hostnames are
-unique. Deep-check fields use names (``databases.shop.tables.orders.rows[3].customer_id``),
-structural ones use indices as pydantic gives them (``services[0].hostnames``).
+folder, nothing written through its own links), all of them reported rather than the first.
+Deep checks need a loadable snapshot and run on the merged model: content files exist, rows
+parse and fit their columns, primary keys are unique, foreign keys resolve, services name
+existing databases, handlers name existing tables and columns, python handler modules define
+their functions, tool bindings name existing services, hostnames are unique. Deep-check
+fields use names (``databases.shop.tables.orders.rows[3].customer_id``); structural and
+load-time ones use indices as pydantic gives them (``services[0].hostnames``).
 """
 
 from __future__ import annotations
