@@ -267,3 +267,31 @@ def test_extends_names_a_sibling_only(tmp_path: Path) -> None:
             load_snapshot(child)
         assert e.value.field == "extends"
         assert "extends" in _errors(child)
+
+
+def test_authoring_refuses_before_it_copies(tmp_path: Path) -> None:
+    """add-file validates the sandbox path before copying: a system path or one with '..'
+    copies nothing into files/ (or beside it); a source's setuid bit is not kept."""
+    from deploysim.snapshots import add_file, new_snapshot
+
+    root = tmp_path / "authored"
+    new_snapshot(root)
+    src = tmp_path / "payload"
+    src.write_text("agent:x:0:0::/:/bin/sh\n")
+    for path in ("/etc/passwd", "/home/../../../outside"):
+        with pytest.raises(SnapshotError):
+            add_file(root, path, source=src)
+    assert not (root / "files").exists() and not (tmp_path / "outside").exists()
+    src.chmod(0o4755)
+    assert add_file(root, "/home/agent/tool", source=src).mode == "0755"
+
+
+def test_git_remotes_cannot_pass_options(tmp_path: Path) -> None:
+    """Remote names and URLs reach `git remote add` on the host: option look-alikes are
+    refused."""
+    commit = {"message": "m", "author": "a <a@b.c>", "date": "2026-01-01T00:00:00Z"}
+    root = _write(
+        tmp_path / "remotes",
+        {"repos": [{"path": "/srv/app", "commits": [commit], "remotes": {"-f": "x"}}]},
+    )
+    assert "repos[0].remotes" in _errors(root)

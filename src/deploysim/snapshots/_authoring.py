@@ -190,10 +190,10 @@ def add_file(
         entry = FileEntry.model_validate(data)
     except ValueError as e:
         raise SnapshotError(root / SNAPSHOT_FILE, str(e), field=f"files.{path}") from e
-    if entry.source is not None:  # validated first: the path decides where the copy goes
-        dest = root / "files" / entry.source
+    if source is not None and entry.source is not None:
+        dest = root / "files" / entry.source  # after validation: the path decides where
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, dest)  # type: ignore[arg-type]
+        shutil.copyfile(source, dest)
     files = [f for f in snap.files if f.path != entry.path] + [entry]
     save_snapshot(snap.model_copy(update={"files": files}), root)
     return entry

@@ -555,6 +555,15 @@ class GitRepo(_Model):
             )
         return self
 
+    @field_validator("remotes")
+    @classmethod
+    def _remotes(cls, v: dict[str, str]) -> dict[str, str]:
+        # Names and URLs reach `git remote add` on the host: no option look-alikes.
+        bad = [k for k, url in v.items() if not _FILE_NAME.match(k) or url.startswith("-")]
+        if bad:
+            raise ValueError(f"remote names must be plain names and URLs not options: {bad}")
+        return v
+
     @field_validator("branch")
     @classmethod
     def _branch(cls, v: str) -> str:
