@@ -295,3 +295,15 @@ def test_git_remotes_cannot_pass_options(tmp_path: Path) -> None:
         {"repos": [{"path": "/srv/app", "commits": [commit], "remotes": {"-f": "x"}}]},
     )
     assert "repos[0].remotes" in _errors(root)
+
+
+def test_a_huge_content_file_is_refused_not_read(tmp_path: Path) -> None:
+    """A sparse 2 GiB content file is refused from its size, without reading it."""
+    root = _write(tmp_path / "huge", {"files": [{"path": "/home/agent/big", "source": "big"}]})
+    (root / "files").mkdir()
+    with (root / "files" / "big").open("wb") as fh:
+        fh.truncate(2 << 30)
+    sd = load_snapshot(root)
+    with pytest.raises(SnapshotError, match="larger than 1024 MiB"):
+        sd.file_bytes(sd.snapshot.files[0])
+    assert any("larger than" in m for m in _errors(root).values())

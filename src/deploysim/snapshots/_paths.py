@@ -18,7 +18,10 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["contained_path", "read_contained", "relative_path_problem"]
+__all__ = ["MAX_CONTENT_FILE", "contained_path", "read_contained", "relative_path_problem"]
+
+MAX_CONTENT_FILE = 1 << 30
+"""Content files are read whole (to hash them and to build images): larger ones are refused."""
 
 
 def relative_path_problem(rel: str) -> str | None:
@@ -60,18 +63,29 @@ def read_contained(layer_root: Path, folder: str, rel: str) -> bytes:
     """The bytes of a content file, after :func:`contained_path`; only a regular file is read.
 
     Opened without following a last symlink and without blocking, so a FIFO or a device
-    swapped in after the check is refused rather than read (or waited on) forever.
+    swapped in after the check is refused rather than read (or waited on) forever; a file
+    over :data:`MAX_CONTENT_FILE` is refused rather than read into memory.
 
     Raises:
-        ValueError: the path leads outside its folder or is not a regular file.
+        ValueError: the path leads outside its folder, is not a regular file, or is too big.
         OSError: the file cannot be read.
     """
     real = contained_path(layer_root, folder, rel)
     fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise ValueError("is not a regular file")
+        if st.st_size > MAX_CONTENT_FILE:
+            raise ValueError(
+                f"is larger than {MAX_CONTENT_FILE >> 20} MiB (content files are read whole)"
+            )
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read()
+            data = fh.read(MAX_CONTENT_FILE + 1)  # a file that grew since fstat is still bounded
+        if len(data) > MAX_CONTENT_FILE:
+            raise ValueError(
+                f"is larger than {MAX_CONTENT_FILE >> 20} MiB (content files are read whole)"
+            )
+        return data
     finally:
         os.close(fd)

@@ -65,13 +65,17 @@ class SnapshotDir:
     def _origin(self, key: str) -> Path:
         return self.origins.get(key, self.root)
 
-    def content_bytes(self, key: str, folder: str, rel: str, field: str) -> bytes:
-        """A reader of snapshot content: ``rel`` under ``folder`` of the declaring layer.
+    def content_bytes(
+        self, key: str, folder: str, rel: str, field: str, *, unreadable: str | None = None
+    ) -> bytes:
+        """The one reader of snapshot content: ``rel`` under ``folder`` of the declaring layer.
 
-        Every accessor (and the image build, through them) reads through
-        :func:`~deploysim.snapshots._paths.read_contained`, so every read is checked: the
-        path stays inside the folder once symlinks are followed, and only a regular file
-        is read.
+        Every accessor (file_bytes, table_rows, change_bytes, module_files), and the image
+        build through them, reads here, so every read is checked: the path stays inside the
+        folder once symlinks are followed, only a regular file is read, and not a huge one.
+
+        ``unreadable`` names the content file itself as the file at fault when it cannot be
+        read (rows files do; for others it is the snapshot.yaml that names them).
 
         Raises:
             SnapshotError: the path leads outside, is not a regular file, or cannot be read.
@@ -82,9 +86,12 @@ class SnapshotDir:
         except ValueError as e:
             raise SnapshotError(layer / SNAPSHOT_FILE, f"{folder}/{rel} {e}", field=field) from e
         except OSError as e:
+            why = e.strerror or str(e)
+            if unreadable is not None:
+                raise SnapshotError(layer / folder / rel, f"{unreadable}: {why}") from e
             raise SnapshotError(
                 layer / SNAPSHOT_FILE,
-                f"content file {layer / folder / rel} cannot be read: {e.strerror or e}",
+                f"content file {layer / folder / rel} cannot be read: {why}",
                 field=field,
             ) from e
 
@@ -107,18 +114,9 @@ class SnapshotDir:
             return []
         key = f"table:{db.name}/{table.name}"
         field = f"databases[{db.name}].tables[{table.name}].rows_file"
+        what = f"rows file of table {db.name}.{table.name} cannot be read"
+        raw = self.content_bytes(key, "databases", table.rows_file, field, unreadable=what)
         p = self._origin(key) / "databases" / table.rows_file
-        try:
-            raw = read_contained(self._origin(key), "databases", table.rows_file)
-        except ValueError as e:
-            layer = self._origin(key)
-            raise SnapshotError(
-                layer / SNAPSHOT_FILE, f"databases/{table.rows_file} {e}", field=field
-            ) from e
-        except OSError as e:  # the rows file is the file at fault
-            raise SnapshotError(
-                p, f"rows file of table {db.name}.{table.name} cannot be read: {e.strerror or e}"
-            ) from e
         try:
             lines = raw.decode("utf-8").splitlines()
         except UnicodeDecodeError as e:
