@@ -97,6 +97,10 @@ def test_a_hostile_name_is_data_from_validate_to_sqlite(tmp_path: Path) -> None:
     ]
     con.close()
     assert names == [HOSTILE] and COLUMN in cols
+    upper = HOSTILE.upper()
+    with pytest.raises(SnapshotError, match=r"takes .* for the same name"):
+        add_table(root, database="shop", table=upper, data=data, primary_key=["id"])
+    assert load_snapshot(root).snapshot.databases[0].table(upper) is None
 
 
 def test_validate_reports_reserved_and_colliding_names_with_their_fields(tmp_path: Path) -> None:

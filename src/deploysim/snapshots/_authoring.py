@@ -22,7 +22,7 @@ from deploysim.snapshots._diff import exchange_key
 from deploysim.snapshots._fake import fake_rows
 from deploysim.snapshots._fake_values import singular
 from deploysim.snapshots._har import exchanges_from_har
-from deploysim.snapshots._ident import rows_file_name
+from deploysim.snapshots._ident import fold_identifier, rows_file_name
 from deploysim.snapshots._model import (
     Column,
     Database,
@@ -292,6 +292,15 @@ def add_table(
     db = _database(snap, sd.snapshot, database, db_path)
     if not replace and any(t.name == table for t in db.tables):
         raise SnapshotError(yaml_path, "table exists; pass --replace to overwrite it", field=field)
+    merged_db = sd.snapshot.database(database)
+    known = {t.name for t in [*db.tables, *(merged_db.tables if merged_db else [])]}
+    twins = [n for n in known if n != table and fold_identifier(n) == fold_identifier(table)]
+    if twins:
+        raise SnapshotError(
+            yaml_path,
+            f"table {twins[0]!r} exists, and SQLite takes {table!r} for the same name",
+            field=field,
+        )
     rows: list[dict[str, Any]] = []
     if data is not None:
         imported = read_rows_file(data, fmt)
