@@ -307,3 +307,13 @@ def test_a_huge_content_file_is_refused_not_read(tmp_path: Path) -> None:
     with pytest.raises(SnapshotError, match="larger than 1024 MiB"):
         sd.file_bytes(sd.snapshot.files[0])
     assert any("larger than" in m for m in _errors(root).values())
+
+
+def test_deeply_nested_yaml_is_a_clear_error(tmp_path: Path) -> None:
+    """100k nested lists in snapshot.yaml give an error naming the file, not RecursionError."""
+    root = tmp_path / "deep"
+    root.mkdir()
+    (root / "snapshot.yaml").write_text("name: deep\nenv: " + "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SnapshotError, match="nested too deeply"):
+        load_snapshot(root)
+    assert "nested too deeply" in next(iter(_errors(root).values()))

@@ -189,6 +189,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise SnapshotError(path, f"cannot read: {e.strerror or e}") from e
     except yaml.YAMLError as e:
         raise SnapshotError(path, f"not YAML: {e}") from e
+    except RecursionError as e:  # hostile nesting; PyYAML builds values recursively
+        raise SnapshotError(path, "nested too deeply to read") from e
     if not isinstance(data, dict):
         raise SnapshotError(path, "must be a YAML mapping")
     return data
