@@ -64,7 +64,7 @@ from deploysim.snapshots._model import (
     UpdateHandler,
 )
 from deploysim.snapshots._openapi import OpenApiImport, service_from_openapi
-from deploysim.snapshots._pack import PackManifest, PackResult, pack_snapshot, unpack_snapshot
+from deploysim.snapshots._pack import PackManifest, PackResult, pack_snapshot
 from deploysim.snapshots._sqlite import (
     decode_row,
     encode_row,
@@ -98,6 +98,7 @@ from deploysim.snapshots._tables import (
     parse_column_spec,
     read_rows_file,
 )
+from deploysim.snapshots._unpack import unpack_snapshot
 from deploysim.snapshots._validate import Issue, ValidationReport, validate_snapshot
 
 __all__ = [
