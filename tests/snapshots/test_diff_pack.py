@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import shutil
 import tarfile
 from pathlib import Path
@@ -88,7 +90,7 @@ def test_pack_flattens_extends(mini: Path, tmp_path: Path) -> None:
     """A child snapshot packs alone: unpacked, it needs no parent and keeps its hash."""
     child = tmp_path / "child"
     child.mkdir()
-    (child / "snapshot.yaml").write_text(f"name: child\nextends: {mini}\nenv: {{A: b}}\n")
+    (child / "snapshot.yaml").write_text("name: child\nextends: ../mini\nenv: {A: b}\n")
     packed = pack_snapshot(child, tmp_path / "child.tar.gz")
     out = unpack_snapshot(packed.path, tmp_path / "alone" / "child")
     assert load_snapshot(out.path).snapshot.extends is None
@@ -113,7 +115,7 @@ def _archive(tmp_path: Path, members: list[tarfile.TarInfo]) -> Path:
     ],
 )
 def test_unpack_refuses_unsafe_members(tmp_path: Path, name: str, kind: bytes) -> None:
-    """Absolute paths, '..' and links are refused before anything is written."""
+    """Absolute paths, '..' and links are refused before anything is written, even trusted."""
     yaml_member = tarfile.TarInfo("snap/snapshot.yaml")
     yaml_member.size = 1
     bad = tarfile.TarInfo(name)
@@ -123,21 +125,42 @@ def test_unpack_refuses_unsafe_members(tmp_path: Path, name: str, kind: bytes) -
         bad.linkname = "/etc/passwd"
     archive = _archive(tmp_path, [yaml_member, bad])
     with pytest.raises(SnapshotError, match="refused"):
-        unpack_snapshot(archive, tmp_path / "out")
+        unpack_snapshot(archive, tmp_path / "out", trust=True)
     assert not (tmp_path / "out").exists() and not (tmp_path / "escape.txt").exists()
 
 
-def test_unpack_detects_tampering(mini: Path, tmp_path: Path) -> None:
-    """An archive whose content no longer matches the packed hash is rejected."""
-    packed = pack_snapshot(mini, tmp_path / "a.tar.gz")
-    with tarfile.open(packed.path) as src, tarfile.open(tmp_path / "t.tar.gz", "w:gz") as dst:
+def _rewrite(packed: Path, out: Path, *, fix_manifest: bool) -> Path:
+    """A copy of ``packed`` with one row changed; with ``fix_manifest`` the manifest agrees."""
+    members: list[tuple[tarfile.TarInfo, bytes]] = []
+    with tarfile.open(packed) as src:
         for m in src.getmembers():
             f = src.extractfile(m)
             data = f.read() if f else b""
             if m.name.endswith("customers.jsonl"):
                 data = data.replace(b"gold", b"gilt")
+            members.append((m, data))
+    if fix_manifest:
+        manifest = json.loads(members[0][1])
+        for entry in manifest["members"]:
+            for m, data in members:
+                if m.name == entry["name"] and m.isfile():
+                    entry.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        members[0] = (members[0][0], json.dumps(manifest).encode())
+    with tarfile.open(out, "w:gz") as dst:
+        for m, data in members:
             m.size = len(data)
             dst.addfile(m, io.BytesIO(data) if m.isfile() else None)
+    return out
+
+
+def test_unpack_detects_tampering(mini: Path, tmp_path: Path) -> None:
+    """A member that no longer matches its manifest entry is rejected; so is an archive whose
+    manifest was rewritten to match, by the content hash recorded when packing."""
+    packed = pack_snapshot(mini, tmp_path / "a.tar.gz")
+    bad = _rewrite(packed.path, tmp_path / "t.tar.gz", fix_manifest=False)
+    with pytest.raises(SnapshotError, match="SHA-256"):
+        unpack_snapshot(bad, tmp_path / "out")
+    rewritten = _rewrite(packed.path, tmp_path / "r.tar.gz", fix_manifest=True)
     with pytest.raises(SnapshotError, match="content hash"):
-        unpack_snapshot(tmp_path / "t.tar.gz", tmp_path / "out")
+        unpack_snapshot(rewritten, tmp_path / "out")
     assert not (tmp_path / "out").exists()

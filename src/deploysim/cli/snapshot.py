@@ -18,6 +18,7 @@ from deploysim.snapshots import (
     SNAPSHOT_FILE,
     SnapshotDiff,
     SnapshotDir,
+    UnpackLimits,
     add_file,
     add_service_har,
     add_service_openapi,
@@ -30,6 +31,7 @@ from deploysim.snapshots import (
     new_snapshot,
     pack_snapshot,
     parse_column_spec,
+    parse_size,
     unpack_snapshot,
     validate_snapshot,
 )
@@ -559,19 +561,56 @@ def pack(
         _echo(f"packed {r.name} ({r.members} files, hash {r.hash[:16]}) into {r.path}")
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--max-size") from e
+
+
 @app.command()
 def unpack(
     archive: Annotated[Path, typer.Argument(help="A .tar.gz made by `snapshot pack`.")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Folder to create (./<name>).")
     ] = None,
+    trust: Annotated[
+        bool,
+        typer.Option(
+            "--trust",
+            help="Unpack an archive that has no manifest (not made by `snapshot pack`, or by "
+            "an older deploysim). Every other check still applies.",
+        ),
+    ] = False,
+    max_size: Annotated[
+        str,
+        typer.Option(
+            "--max-size", help="Cap on the uncompressed size, counted while streaming (4G)."
+        ),
+    ] = "1G",
+    max_members: Annotated[
+        int, typer.Option("--max-members", min=1, help="Cap on the number of members.")
+    ] = UnpackLimits().max_members,
+    max_ratio: Annotated[
+        float,
+        typer.Option(
+            "--max-ratio", min=1, help="Cap on uncompressed / compressed size (past 16 MiB)."
+        ),
+    ] = UnpackLimits().max_ratio,
     json_out: JsonOpt = False,
 ) -> None:
-    """Unpack an archive into a new folder, refusing unsafe members and checking the hash.
+    """Unpack an archive into a new folder: refuses unsafe members, checks the manifest.
+
+    Streams the archive once within caps (uncompressed size, members, compression ratio),
+    checks every member against the manifest (size and SHA-256), loads the snapshot with
+    every check (no system paths, no paths leading out) and compares its content hash.
 
     Example: deploysim snapshot unpack shop.tar.gz -o env_snapshots/shop-copy
+
+    Example: deploysim snapshot unpack big.tar.gz --max-size 8G --max-ratio 500
     """
-    r = unpack_snapshot(archive, output)
+    limits = UnpackLimits(max_size=_size(max_size), max_members=max_members, max_ratio=max_ratio)
+    r = unpack_snapshot(archive, output, trust=trust, limits=limits)
     if json_out:
         print_json({"folder": str(r.path), "name": r.name, "hash": r.hash, "files": r.members})
     else:

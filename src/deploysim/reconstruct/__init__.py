@@ -27,7 +27,13 @@ if TYPE_CHECKING:
     from deploysim.reconstruct._accuracy import EntityAccuracy, TableAccuracy, entity_accuracy
     from deploysim.reconstruct._compare import Verdict, compare, parse_volatile
     from deploysim.reconstruct._fidelity import afidelity, call_keys, fidelity
-    from deploysim.reconstruct._model import Conflict, FileEffect, ReconstructResult, ToolReport
+    from deploysim.reconstruct._model import (
+        Conflict,
+        FileEffect,
+        ReconstructResult,
+        SkippedObservation,
+        ToolReport,
+    )
     from deploysim.reconstruct._pure import pure_function, pure_function_names
     from deploysim.reconstruct._reconstruct import load_effects_file, reconstruct
     from deploysim.reconstruct._registry import (
@@ -49,6 +55,7 @@ _EXPORTS = {
     "FileEffect": "_model",
     "ReconstructOptions": "_registry",
     "ReconstructResult": "_model",
+    "SkippedObservation": "_model",
     "TableAccuracy": "_accuracy",
     "ToolReport": "_model",
     "ToolStats": "_report",
@@ -78,6 +85,7 @@ __all__ = [
     "FileEffect",
     "ReconstructOptions",
     "ReconstructResult",
+    "SkippedObservation",
     "TableAccuracy",
     "ToolReport",
     "ToolStats",

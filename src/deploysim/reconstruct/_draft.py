@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from deploysim._errors import SnapshotError
-from deploysim.reconstruct._model import Conflict, FileEffect, ToolReport
+from deploysim.reconstruct._model import Conflict, FileEffect, SkippedObservation, ToolReport
 from deploysim.snapshots import (
     SNAPSHOT_FILE,
     Database,
@@ -20,6 +20,7 @@ from deploysim.snapshots import (
     Snapshot,
     Table,
     ToolBinding,
+    rows_file_name,
     save_snapshot,
 )
 
@@ -55,6 +56,8 @@ class SnapshotDraft:
     effects: list[FileEffect] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     tools: list[ToolReport] = field(default_factory=list)
+    skipped: list[SkippedObservation] = field(default_factory=list)
+    """System paths observed and left out (reported, and noted in the snapshot's provenance)."""
     warnings: list[str] = field(default_factory=list)
     facts: int = 0
     provenance: list[Provenance] = field(default_factory=list)
@@ -79,11 +82,26 @@ class SnapshotDraft:
     def add_table(self, database: str, path: str, table: Table, rows: list[dict[str, Any]]) -> None:
         """Add a table (rows go to databases/<database>/<table>.jsonl)."""
         db = self.databases.setdefault(database, _DbDraft(path))
-        t = table.model_copy(update={"rows": None, "rows_file": f"{database}/{table.name}.jsonl"})
+        # Table names come from traces: the file name must be safe for any of them.
+        rows_file = rows_file_name(database, table.name)
+        t = table.model_copy(update={"rows": None, "rows_file": rows_file})
         db.tables = [x for x in db.tables if x.name != t.name] + [t]
         db.rows[t.name] = rows
 
+    def skip(self, skipped: list[SkippedObservation]) -> None:
+        """Record system paths the traces showed and the snapshot leaves out."""
+        known = {s.path for s in self.skipped}
+        self.skipped += [s for s in skipped if s.path not in known]
+
     # ------------------------------------------------------------------ writing
+
+    def _skip_provenance(self) -> list[Provenance]:
+        return [
+            s.provenance.model_copy(
+                update={"detail": f"skipped {s.path}: {s.reason}; the image's own is used"}
+            )
+            for s in sorted(self.skipped, key=lambda s: s.path)
+        ]
 
     def snapshot(self, description: str, clock: Any = None) -> Snapshot:
         """The Snapshot model of this draft."""
@@ -101,7 +119,7 @@ class SnapshotDraft:
             tool_bindings=list(self.bindings.values()),
             env=self.env,
             clock=clock,
-            provenance=self.provenance,
+            provenance=[*self.provenance, *self._skip_provenance()],
         )
 
     def write(self, folder: Path, snapshot: Snapshot, *, force: bool = False) -> Path:
@@ -113,7 +131,7 @@ class SnapshotDraft:
         _prepare(folder, force)
         for name, db in self.databases.items():
             for table, rows in db.rows.items():
-                p = folder / "databases" / name / f"{table}.jsonl"
+                p = folder / "databases" / rows_file_name(name, table)
                 p.parent.mkdir(parents=True, exist_ok=True)
                 text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
                 p.write_text(text, encoding="utf-8")

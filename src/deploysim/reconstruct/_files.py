@@ -9,6 +9,11 @@ against the rebuilt content: equal means the whole file was rebuilt byte for byt
 
 Paths the agent created, changed or removed are the original run's *effects*, kept apart
 (:attr:`FileBook.effects`), and views of them after the change are not initial state.
+
+System paths (the user database, sudoers, the loader's configuration, the image's own
+folders: :func:`deploysim.snapshots.system_path_reason`) are never state to rebuild: a trace
+that showed ``/etc/passwd`` with ``agent:x:0:0`` must not make the agent root in the pod.
+Their observations are skipped and reported (:attr:`FileBook.skipped`), never silently.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from deploysim.reconstruct._model import Conflict, FileEffect, short
+from deploysim.reconstruct._model import Conflict, FileEffect, SkippedObservation, short
 from deploysim.reconstruct._shellobs import (
     DirEntries,
     FileLines,
@@ -25,7 +30,7 @@ from deploysim.reconstruct._shellobs import (
     Seen,
     Written,
 )
-from deploysim.snapshots import Provenance
+from deploysim.snapshots import Provenance, system_path_reason
 
 __all__ = ["FileBook", "FileFacts", "blob_id"]
 
@@ -83,6 +88,22 @@ class FileBook:
     files: dict[str, FileFacts] = field(default_factory=dict)
     effects: list[FileEffect] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    skipped: dict[str, SkippedObservation] = field(default_factory=dict)
+    """System paths observed and left out, by path."""
+
+    def admit(self, path: str, prov: Provenance) -> bool:
+        """Whether ``path`` may be rebuilt; a system path is recorded as skipped instead."""
+        why = system_path_reason(path)
+        if why is None:
+            return True
+        s = self.skipped.get(path)
+        if s is None:
+            self.skipped[path] = SkippedObservation(
+                path=path, reason=why, observations=1, provenance=prov
+            )
+        else:
+            self.skipped[path] = s.model_copy(update={"observations": s.observations + 1})
+        return False
 
     def facts(self, path: str, kind: str = "file") -> FileFacts:
         """The facts of ``path`` (created on first mention)."""
@@ -101,6 +122,11 @@ class FileBook:
             return
         if seen.path in written or any(seen.path.startswith(w + "/") for w in written):
             return
+        if isinstance(seen, DirEntries):
+            self._entries(seen, prov, written)
+            return
+        if not self.admit(seen.path, prov):
+            return
         if isinstance(seen, FileLines):
             self._lines(seen, prov)
         elif isinstance(seen, HunkContext):
@@ -112,13 +138,16 @@ class FileBook:
             f.size = seen.size if seen.size is not None else f.size
             f.blob = seen.blob or f.blob
             f.provenance.append(prov)
-        elif isinstance(seen, DirEntries):
+
+    def _entries(self, seen: DirEntries, prov: Provenance, written: set[str]) -> None:
+        # A listing of /etc teaches that /etc/myapp.conf exists, though /etc is the image's.
+        if self.admit(seen.path, prov):
             self.facts(seen.path, "dir").provenance.append(prov)
-            for name in seen.names:
-                kind = "dir" if name.endswith("/") else "file"
-                path = seen.path.rstrip("/") + "/" + name.rstrip("/")
-                if path not in written:
-                    self.facts(path, kind).provenance.append(prov)
+        for name in seen.names:
+            kind = "dir" if name.endswith("/") else "file"
+            path = seen.path.rstrip("/") + "/" + name.rstrip("/")
+            if path not in written and self.admit(path, prov):
+                self.facts(path, kind).provenance.append(prov)
 
     def settle_kinds(self) -> None:
         """A path that has known children is a directory, whatever a listing guessed."""

@@ -302,7 +302,7 @@ class FunctionExtractor(Extractor):
         name = ctx.options.name
         db_name = name
         for tplan in tables.values():
-            ctx.draft.add_table(db_name, f"/var/lib/deploysim/{name}.db", tplan.table, tplan.rows)
+            ctx.draft.add_table(db_name, f"/srv/{name}/{name}.db", tplan.table, tplan.rows)
             ctx.draft.facts += sum(
                 len(f.fields) for (t, _), f in book.entities.items() if t == tplan.table.name
             )

@@ -92,7 +92,7 @@ class LiveExtractor(Extractor):
         files = FileBook()
         dbs: dict[str, SqlBook] = {}
         http = HttpBook()
-        default_db = f"/var/lib/deploysim/{ctx.options.name}.db"
+        default_db = f"/srv/{ctx.options.name}/{ctx.options.name}.db"
         for tc in ctx.calls():
             written: set[str] = set()
             sql_written: dict[str, set[str]] = defaultdict(set)
@@ -104,6 +104,7 @@ class LiveExtractor(Extractor):
                 )
         ctx.draft.conflicts.extend(files.conflicts)
         ctx.draft.effects.extend(files.effects)
+        ctx.draft.skip(list(files.skipped.values()))
         _emit_files(ctx.draft, files)
         for path, book in dbs.items():
             _emit_db(ctx.draft, path, book)
@@ -139,6 +140,8 @@ class LiveExtractor(Extractor):
             sql, db = _sql_names(call.args)
             if sql is not None:
                 path = db if db and db.startswith("/") else default_db
+                if not files.admit(path, prov):
+                    return
                 dbs.setdefault(path, SqlBook(path)).observe(
                     call, sql, call.output, "json", sql_written[path]
                 )
@@ -156,6 +159,8 @@ class LiveExtractor(Extractor):
         sq = sqlite3_command(command)
         if sq is not None:
             path = posixpath.normpath(posixpath.join(WORKDIR, sq[0]))
+            if not files.admit(path, prov):
+                return
             dbs.setdefault(path, SqlBook(path)).observe(
                 call, sq[1], call.output, sq[2], sql_written[path]
             )
@@ -192,9 +197,11 @@ def _emit_files(draft: SnapshotDraft, book: FileBook) -> None:
 
 
 def _emit_db(draft: SnapshotDraft, path: str, book: SqlBook) -> None:
-    name = re.sub(r"[^a-z0-9_-]", "-", posixpath.basename(path).rsplit(".", 1)[0].lower()) or "db"
+    name = re.sub(r"[^a-z0-9_-]", "-", posixpath.basename(path).rsplit(".", 1)[0].lower())
+    name = name.strip("-_") or "db"
     tables = book.finish()
     draft.conflicts.extend(book.conflicts)
+    draft.warnings.extend(book.warnings)
     draft.facts += book.facts
     for table, rows in tables:
         draft.add_table(name, path, table, rows)
@@ -210,7 +217,7 @@ def _emit_http(draft: SnapshotDraft, book: HttpBook) -> None:
             table = _resource_table(name, c.path, c.id_field, [c.rows[k] for k in c.order])
             draft.add_table(
                 name,
-                f"/var/lib/deploysim/{name}.db",
+                f"/srv/{name}/{name}.db",
                 table,
                 [{col.name: c.rows[k].get(col.name) for col in table.columns} for k in c.order],
             )

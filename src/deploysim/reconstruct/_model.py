@@ -8,7 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim.snapshots import Provenance
 
-__all__ = ["Conflict", "FileEffect", "ReconstructResult", "ToolReport", "short"]
+__all__ = [
+    "Conflict",
+    "FileEffect",
+    "ReconstructResult",
+    "SkippedObservation",
+    "ToolReport",
+    "short",
+]
 
 
 class _Frozen(BaseModel):
@@ -39,6 +46,19 @@ class FileEffect(_Frozen):
     path: str
     how: str = Field(description="created, changed or removed.")
     provenance: Provenance
+
+
+class SkippedObservation(_Frozen):
+    """A path the traces showed but the snapshot never takes: a system path.
+
+    ``cat /etc/passwd`` in a trace is an observation of the machine the agent ran on, not
+    state to rebuild: the image's own user database (loader, sudoers, ...) is used.
+    """
+
+    path: str
+    reason: str = Field(description="Why it is a system path: 'the user database'.")
+    observations: int = Field(description="How many observations of it were skipped.")
+    provenance: Provenance = Field(description="The first observation skipped.")
 
 
 Strategy = Literal[
@@ -86,6 +106,10 @@ class ReconstructResult(_Frozen):
         default_factory=list, description="Files the original agent changed (not initial state)."
     )
     tools: list[ToolReport] = Field(default_factory=list)
+    skipped: list[SkippedObservation] = Field(
+        default_factory=list,
+        description="System paths the traces showed, left out (the image's own are used).",
+    )
     warnings: list[str] = Field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Steps: pair every trace's calls; let each registered extractor claim the tools it reads; run
 the extractors over all traces at once (observations are pooled); write the draft as a
 snapshot folder; load it back, so a snapshot that does not validate is an error here and
-not at replay time.
+not at replay time. Observations of system paths (``cat /etc/passwd``) are skipped and
+reported (``ReconstructResult.skipped``, a warning each, the snapshot's provenance).
 """
 
 from __future__ import annotations
@@ -123,6 +124,11 @@ def reconstruct(
     description = f"Rebuilt by {GENERATED_BY} from {len(traces)} traces" + (
         f" ({', '.join(Path(s).name for s in sources[:3])})" if sources else ""
     )
+    for s in draft.skipped:
+        draft.warnings.append(
+            f"{s.path}: not rebuilt, {s.reason} ({s.observations} observations skipped; "
+            "system files come from the image)"
+        )
     snapshot = draft.snapshot(description)
     draft.write(folder, snapshot, force=force)
     sd = load_snapshot(folder)
@@ -140,5 +146,6 @@ def reconstruct(
         conflicts=draft.conflicts,
         effects=draft.effects,
         tools=sorted(draft.tools, key=lambda t: t.tool),
+        skipped=sorted(draft.skipped, key=lambda s: s.path),
         warnings=draft.warnings,
     )

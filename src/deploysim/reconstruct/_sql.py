@@ -23,7 +23,7 @@ from typing import Any
 
 from deploysim.reconstruct._calls import CallObs
 from deploysim.reconstruct._model import Conflict, short
-from deploysim.snapshots import Column, Provenance, Table
+from deploysim.snapshots import Column, Provenance, Table, quote_identifier
 from deploysim.snapshots._model import ColumnType
 
 __all__ = ["SqlBook", "sqlite3_command"]
@@ -91,6 +91,7 @@ class SqlBook:
     tables: dict[str, _TableFacts] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
     facts: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def ddl(self, sql: str) -> None:
         """Learn columns, types and keys from CREATE TABLE statements in ``sql``."""
@@ -101,7 +102,9 @@ class SqlBook:
             con = sqlite3.connect(":memory:")
             try:
                 con.execute(stmt)
-                info = con.execute(f'PRAGMA table_info("{name.group(1)}")').fetchall()
+                info = con.execute(
+                    f"PRAGMA table_info({quote_identifier(name.group(1))})"
+                ).fetchall()
             except sqlite3.Error:
                 continue
             finally:
@@ -173,21 +176,25 @@ class SqlBook:
             if not t.columns or not t.key:
                 continue
             rows = [r for r in t.rows.values() if all(c in r for c in t.columns)]
-            self.facts += sum(len(r) for r in rows)
-            columns = [
-                Column(
-                    name=c,
-                    type=_column_type(t, c, rows),
-                    nullable=c not in t.key and c not in t.not_null,
+            try:
+                columns = [
+                    Column(
+                        name=c,
+                        type=_column_type(t, c, rows),
+                        nullable=c not in t.key and c not in t.not_null,
+                    )
+                    for c in t.columns
+                ]
+                table = Table(
+                    name=t.name,
+                    columns=columns,
+                    primary_key=t.key,
+                    provenance=list(dict.fromkeys(t.provenance.values())),
                 )
-                for c in t.columns
-            ]
-            table = Table(
-                name=t.name,
-                columns=columns,
-                primary_key=t.key,
-                provenance=list(dict.fromkeys(t.provenance.values())),
-            )
+            except ValueError as e:  # a name SQLite cannot hold (sqlite_master, ...)
+                self.warnings.append(f"{self.path}: table {t.name!r} not rebuilt: {e}")
+                continue
+            self.facts += sum(len(r) for r in rows)
             out.append((table, [{c: r.get(c) for c in t.columns} for r in rows]))
         return out
 

@@ -268,7 +268,11 @@ class SweAgentExtractor(Extractor):
         config["partial"] = {
             p: _ranges(f) for p, f in book.files.items() if f.kind == "file" and not f.complete()
         }
+        repo_root = Provenance(source="trace", detail="the trajectories' repository root")
+        if root != "/" and not book.admit(root, repo_root):
+            root = "/"  # a repository at a system path is not rebuilt (reported as skipped)
         _emit(ctx.draft, book, root, config)
+        ctx.draft.skip(list(book.skipped.values()))
         _interpreters(ctx.draft, traces)
         for tool, calls in sorted(ctx.by_tool().items()):
             ctx.draft.tools.append(

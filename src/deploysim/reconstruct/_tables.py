@@ -105,7 +105,6 @@ def plan_tables(
             name=table,
             columns=columns,
             primary_key=[key],
-            rows_file=f"{table}.jsonl",
             provenance=_row_provenance(book, table),
         )
         plans[table] = TablePlan(tbl, names, [full_row(r, names) for r in rows])

@@ -21,6 +21,7 @@ from deploysim.snapshots._authoring import (
     fake_table,
     new_snapshot,
 )
+from deploysim.snapshots._bounded import UnpackLimits, parse_size
 from deploysim.snapshots._diff import (
     FileChange,
     KeyedChange,
@@ -35,6 +36,7 @@ from deploysim.snapshots._diff import (
 from deploysim.snapshots._fake import DEFAULT_NOW, FakeResult, fake_rows
 from deploysim.snapshots._git import BuiltRepo, build_repo
 from deploysim.snapshots._har import HarImport, exchanges_from_har
+from deploysim.snapshots._ident import identifier_problem, rows_file_name
 from deploysim.snapshots._model import (
     BACKENDS,
     Column,
@@ -62,7 +64,7 @@ from deploysim.snapshots._model import (
     UpdateHandler,
 )
 from deploysim.snapshots._openapi import OpenApiImport, service_from_openapi
-from deploysim.snapshots._pack import PackResult, pack_snapshot, unpack_snapshot
+from deploysim.snapshots._pack import PackManifest, PackResult, pack_snapshot
 from deploysim.snapshots._sqlite import (
     decode_row,
     encode_row,
@@ -79,9 +81,14 @@ from deploysim.snapshots._store import (
     snapshot_errors,
 )
 from deploysim.snapshots._system import (
+    SYSTEM_DIRS,
+    SYSTEM_ENV,
+    SYSTEM_ENV_PREFIXES,
     SYSTEM_FILES,
+    SYSTEM_PATTERNS,
     SYSTEM_TREES,
     forbidden_mode_bits,
+    system_env_reason,
     system_path_reason,
 )
 from deploysim.snapshots._tables import (
@@ -91,13 +98,18 @@ from deploysim.snapshots._tables import (
     parse_column_spec,
     read_rows_file,
 )
+from deploysim.snapshots._unpack import unpack_snapshot
 from deploysim.snapshots._validate import Issue, ValidationReport, validate_snapshot
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_NOW",
     "SNAPSHOT_FILE",
+    "SYSTEM_DIRS",
+    "SYSTEM_ENV",
+    "SYSTEM_ENV_PREFIXES",
     "SYSTEM_FILES",
+    "SYSTEM_PATTERNS",
     "SYSTEM_TREES",
     "AddedService",
     "AddedTable",
@@ -121,6 +133,7 @@ __all__ = [
     "KeyedChange",
     "LookupHandler",
     "OpenApiImport",
+    "PackManifest",
     "PackResult",
     "Provenance",
     "PythonHandler",
@@ -139,6 +152,7 @@ __all__ = [
     "Table",
     "TableDiff",
     "ToolBinding",
+    "UnpackLimits",
     "UpdateHandler",
     "ValidationReport",
     "add_file",
@@ -157,17 +171,21 @@ __all__ = [
     "fake_rows",
     "fake_table",
     "forbidden_mode_bits",
+    "identifier_problem",
     "load_snapshot",
     "materialize_database",
     "new_snapshot",
     "pack_snapshot",
     "parse_column_spec",
+    "parse_size",
     "quote_identifier",
     "read_rows",
     "read_rows_file",
+    "rows_file_name",
     "save_snapshot",
     "service_from_openapi",
     "snapshot_errors",
+    "system_env_reason",
     "system_path_reason",
     "unpack_snapshot",
     "validate_snapshot",

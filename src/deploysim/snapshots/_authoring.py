@@ -22,6 +22,7 @@ from deploysim.snapshots._diff import exchange_key
 from deploysim.snapshots._fake import fake_rows
 from deploysim.snapshots._fake_values import singular
 from deploysim.snapshots._har import exchanges_from_har
+from deploysim.snapshots._ident import fold_identifier, rows_file_name
 from deploysim.snapshots._model import (
     Column,
     Database,
@@ -172,7 +173,7 @@ def add_file(
             bits = source.stat().st_mode & 0o7777
         except OSError as e:
             raise SnapshotError(source, f"cannot read: {e.strerror or e}") from e
-        data["mode"] = mode or f"{bits:04o}"
+        data["mode"] = mode or f"{bits & 0o777:04o}"  # a source's setuid bit is not kept
         data["provenance"] = [Provenance(source="import", detail=str(source))]
         if inline:
             try:
@@ -180,11 +181,7 @@ def add_file(
             except UnicodeDecodeError:
                 data["content"], data["encoding"] = base64.b64encode(raw).decode(), "base64"
         else:
-            rel = path.lstrip("/")
-            dest = root / "files" / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, dest)
-            data["source"] = rel
+            data["source"] = path.lstrip("/")
     else:
         data.update(
             content=content, mode=mode or "0644", provenance=[Provenance(source="authored")]
@@ -193,6 +190,10 @@ def add_file(
         entry = FileEntry.model_validate(data)
     except ValueError as e:
         raise SnapshotError(root / SNAPSHOT_FILE, str(e), field=f"files.{path}") from e
+    if source is not None and entry.source is not None:
+        dest = root / "files" / entry.source  # after validation: the path decides where
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
     files = [f for f in snap.files if f.path != entry.path] + [entry]
     save_snapshot(snap.model_copy(update={"files": files}), root)
     return entry
@@ -291,6 +292,15 @@ def add_table(
     db = _database(snap, sd.snapshot, database, db_path)
     if not replace and any(t.name == table for t in db.tables):
         raise SnapshotError(yaml_path, "table exists; pass --replace to overwrite it", field=field)
+    merged_db = sd.snapshot.database(database)
+    known = {t.name for t in [*db.tables, *(merged_db.tables if merged_db else [])]}
+    twins = [n for n in known if n != table and fold_identifier(n) == fold_identifier(table)]
+    if twins:
+        raise SnapshotError(
+            yaml_path,
+            f"table {twins[0]!r} exists, and SQLite takes {table!r} for the same name",
+            field=field,
+        )
     rows: list[dict[str, Any]] = []
     if data is not None:
         imported = read_rows_file(data, fmt)
@@ -311,7 +321,7 @@ def add_table(
     for col, ref in (references or {}).items():
         cols = [c.model_copy(update={"references": ref}) if c.name == col else c for c in cols]
     cols, found = _infer_references(table, cols, rows, sd, database)
-    rows_file = f"{database}/{table}.jsonl" if rows else None
+    rows_file = rows_file_name(database, table) if rows else None
     detail = str(data) if data is not None else "column specs"
     try:
         t = Table(
@@ -378,7 +388,7 @@ def fake_table(
     except ValueError as e:
         raise SnapshotError(yaml_path, str(e), field=f"databases.{db.name}.tables.{t.name}") from e
     all_rows = existing + result.rows
-    rows_file = f"{db.name}/{t.name}.jsonl"
+    rows_file = rows_file_name(db.name, t.name)
     _write_rows(root, rows_file, all_rows)
     prov = Provenance(
         source="faker",

@@ -101,5 +101,5 @@ def build_repo(sd: SnapshotDir, repo: GitRepo, dest: str | Path) -> BuiltRepo:
     _git(["fast-import", "--quiet", "--done"], path, _stream(sd, repo) + b"done\n")
     _git(["checkout", "--quiet", "--force", repo.branch], path)
     for name, url in sorted(repo.remotes.items()):
-        _git(["remote", "add", name, url], path)
+        _git(["remote", "add", "--", name, url], path)
     return BuiltRepo(path, _git(["rev-parse", "HEAD"], path))

@@ -20,6 +20,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from deploysim.snapshots._ident import identifier_collisions, identifier_problem
+from deploysim.snapshots._paths import relative_path_problem
+from deploysim.snapshots._system import (
+    SYSTEM_DIRS,
+    forbidden_mode_bits,
+    system_env_reason,
+    system_path_reason,
+)
+
 __all__ = [
     "BACKENDS",
     "Column",
@@ -50,6 +59,8 @@ __all__ = [
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MODE = re.compile(r"^0?[0-7]{3,4}$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ROOT_USERS = frozenset({"root"})
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 
 BACKENDS = ("live", "recorded", "emulated", "unavailable")
@@ -57,6 +68,48 @@ BACKENDS = ("live", "recorded", "emulated", "unavailable")
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _pod_path(v: str) -> str:
+    """An absolute path in the pod that a snapshot may supply (not a system path)."""
+    if not v.startswith("/") or "/../" in v + "/" or "\x00" in v:
+        raise ValueError("must be an absolute path without '..'")
+    why = system_path_reason(v)
+    if why is not None:
+        raise ValueError(
+            f"{v} is a system path ({why}); a snapshot never supplies it, the image's own is used"
+        )
+    return v
+
+
+def _content_path(v: str | None) -> str | None:
+    """A path relative to one of the snapshot's content folders (checked for escape on load)."""
+    if v is not None:
+        problem = relative_path_problem(v)
+        if problem:
+            raise ValueError(problem)
+    return v
+
+
+def _mode(v: str) -> str:
+    if not _MODE.match(v):
+        raise ValueError("must be octal permission bits such as '0644'")
+    if forbidden_mode_bits(int(v, 8)):
+        raise ValueError("setuid and setgid bits are never taken from a snapshot")
+    return v.zfill(4)
+
+
+def _file_name(v: str) -> str:
+    if not _FILE_NAME.match(v):
+        raise ValueError("must be letters, digits, '.', '_' or '-' (it names files)")
+    return v
+
+
+def _sql_name(v: str) -> str:
+    problem = identifier_problem(v)
+    if problem:
+        raise ValueError(problem)
+    return v
 
 
 class Provenance(_Model):
@@ -98,16 +151,17 @@ class FileEntry(_Model):
     @field_validator("path")
     @classmethod
     def _absolute(cls, v: str) -> str:
-        if not v.startswith("/") or "/../" in v + "/" or "\x00" in v:
-            raise ValueError("must be an absolute path without '..'")
-        return v
+        return _pod_path(v)
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str | None) -> str | None:
+        return _content_path(v)
 
     @field_validator("mode")
     @classmethod
     def _octal(cls, v: str) -> str:
-        if not _MODE.match(v):
-            raise ValueError("must be octal permission bits such as '0644'")
-        return v.zfill(4)
+        return _mode(v)
 
     @model_validator(mode="after")
     def _one_body(self) -> FileEntry:
@@ -142,9 +196,7 @@ class Column(_Model):
     @field_validator("name")
     @classmethod
     def _ident(cls, v: str) -> str:
-        if not v or "\x00" in v or '"' in v:
-            raise ValueError("column names must be non-empty and hold no quotes")
-        return v
+        return _sql_name(v)
 
     @field_validator("references")
     @classmethod
@@ -166,11 +218,24 @@ class Table(_Model):
     )
     provenance: ProvenanceList
 
+    @field_validator("name")
+    @classmethod
+    def _ident(cls, v: str) -> str:
+        return _sql_name(v)
+
+    @field_validator("rows_file")
+    @classmethod
+    def _rows_file(cls, v: str | None) -> str | None:
+        return _content_path(v)
+
     @model_validator(mode="after")
     def _keys_exist(self) -> Table:
         names = [c.name for c in self.columns]
-        if len(set(names)) != len(names):
-            raise ValueError("duplicate column names")
+        clashes = identifier_collisions(names)
+        if clashes:
+            raise ValueError(
+                f"duplicate column names {clashes} (SQLite ignores ASCII case in names)"
+            )
         missing = [k for k in self.primary_key if k not in names]
         if missing:
             raise ValueError(f"primary key column(s) {missing} are not columns")
@@ -189,6 +254,30 @@ class Database(_Model):
     tables: list[Table] = Field(default_factory=list)
     owner: str = "agent"
     mode: str = "0644"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _file_name(v)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        return _pod_path(v)
+
+    @field_validator("mode")
+    @classmethod
+    def _octal(cls, v: str) -> str:
+        return _mode(v)
+
+    @model_validator(mode="after")
+    def _distinct_tables(self) -> Database:
+        clashes = identifier_collisions(t.name for t in self.tables)
+        if clashes:
+            raise ValueError(
+                f"duplicate table names {clashes} (SQLite ignores ASCII case in names)"
+            )
+        return self
 
     def table(self, name: str) -> Table | None:
         """The table called ``name``."""
@@ -316,6 +405,12 @@ class PythonHandler(_Model):
     module: str = Field(description="Path of the .py file under the snapshot's services/ folder.")
     function: str = Field(description="Function called with (db, **arguments).")
 
+    @field_validator("module")
+    @classmethod
+    def _module(cls, v: str) -> str:
+        _content_path(v)
+        return v
+
 
 Handler = Annotated[
     RecordedHandler | LookupHandler | QueryHandler | UpdateHandler | PythonHandler,
@@ -350,6 +445,11 @@ class Service(_Model):
     )
     provenance: ProvenanceList
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _file_name(v)
+
     @field_validator("hostnames")
     @classmethod
     def _hosts(cls, v: list[str]) -> list[str]:
@@ -374,6 +474,11 @@ class GitChange(_Model):
     )
     executable: bool = Field(default=False, description="Commit the file as mode 100755.")
     delete: bool = Field(default=False, description="Remove the path in this commit.")
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str | None) -> str | None:
+        return _content_path(v)
 
     @field_validator("path")
     @classmethod
@@ -430,9 +535,34 @@ class GitRepo(_Model):
     @field_validator("path")
     @classmethod
     def _absolute(cls, v: str) -> str:
-        if not v.startswith("/") or "/../" in v + "/" or "\x00" in v:
-            raise ValueError("must be an absolute path without '..'")
-        return v.rstrip("/") or "/"
+        return _pod_path(v.rstrip("/") or "/")
+
+    @model_validator(mode="after")
+    def _work_tree(self) -> GitRepo:
+        # The work tree lands in the pod too: a repository at / must not commit etc/passwd.
+        root = self.path.rstrip("/")
+        bad = []
+        for i, c in enumerate(self.commits):
+            for j, ch in enumerate(c.changes):
+                full = f"{root}/{ch.path}"
+                why = system_path_reason(full)
+                if why is not None and not ch.delete:
+                    bad.append(f"commits[{i}].changes[{j}].path puts {full} ({why})")
+        if bad:
+            raise ValueError(
+                "a repository never writes system paths; the image's own are used: "
+                + "; ".join(bad)
+            )
+        return self
+
+    @field_validator("remotes")
+    @classmethod
+    def _remotes(cls, v: dict[str, str]) -> dict[str, str]:
+        # Names and URLs reach `git remote add` on the host: no option look-alikes.
+        bad = [k for k, url in v.items() if not _FILE_NAME.match(k) or url.startswith("-")]
+        if bad:
+            raise ValueError(f"remote names must be plain names and URLs not options: {bad}")
+        return v
 
     @field_validator("branch")
     @classmethod
@@ -485,12 +615,32 @@ class Snapshot(_Model):
             raise ValueError("must be lowercase letters, digits, '.', '_' or '-'")
         return v
 
+    @field_validator("user")
+    @classmethod
+    def _user(cls, v: str) -> str:
+        if v in _ROOT_USERS or (v.isdigit() and int(v) == 0):
+            raise ValueError("the agent never runs as root (uid 0); name a non-root user")
+        return v
+
+    @field_validator("workdir")
+    @classmethod
+    def _workdir(cls, v: str) -> str:
+        # A working directory may be one of the image's folders (/tmp); only its missing
+        # parents are created, so what counts is that it lies in no system tree.
+        return v if v in SYSTEM_DIRS else _pod_path(v)
+
     @field_validator("env")
     @classmethod
     def _env(cls, v: dict[str, str]) -> dict[str, str]:
         bad = [k for k in v if not _IDENT.match(k)]
         if bad:
             raise ValueError(f"not valid environment variable names: {bad}")
+        steer = {k: why for k in v if (why := system_env_reason(k)) is not None}
+        if steer:
+            raise ValueError(
+                f"a snapshot may not set {sorted(steer)}: they steer "
+                f"{', '.join(sorted(set(steer.values())))}, and the env reaches root processes"
+            )
         return v
 
     def database(self, name: str) -> Database | None:

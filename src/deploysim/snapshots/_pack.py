@@ -2,7 +2,9 @@
 
 Layout of an archive::
 
-    deploysim-pack.json        {"format": 1, "name": ..., "hash": ...}
+    deploysim-pack.json        the manifest, always the first member:
+                               {"format": 2, "name", "hash", "members": [{"name", "type",
+                                "size", "sha256"}, ...]}  (every other member, listed)
     <name>/snapshot.yaml       the snapshot folder, files sorted
     <name>/files/...
 
@@ -10,20 +12,31 @@ Members are sorted, owned by uid 0 with empty names, dated :data:`PACK_MTIME`, a
 writes no timestamp or file name, so packing the same snapshot twice gives identical bytes.
 A snapshot that ``extends`` another is flattened first (the archive must stand alone):
 snapshot.yaml holds the merged model and only referenced content is packed.
-Unpacking refuses links, devices, absolute paths and ``..`` (tar-slip), extracts into a
-temporary folder beside the target and checks the content hash before renaming it in place.
+
+An archive is untrusted input. Unpacking streams it once, member by member, within
+:class:`~deploysim.snapshots.UnpackLimits` (uncompressed total, member count, compression
+ratio, all counted on the inflated bytes, not on header sizes). It refuses links, devices,
+sparse members, absolute paths and ``..`` (tar-slip); without a manifest it refuses the
+archive unless trusted. With one, every member must be listed with its size (checked
+before its data is read) and SHA-256 (checked after), and every listed member must be
+there. The manifest is integrity, not authenticity (whoever made the archive wrote it), so
+the unpacked folder is then loaded with every snapshot check (system paths, paths leading
+out, root agent) and its content hash compared with the manifest's before it is renamed
+into place.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
-import shutil
 import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim._errors import SnapshotError
 from deploysim.snapshots._model import Snapshot
@@ -35,9 +48,18 @@ from deploysim.snapshots._store import (
     save_snapshot,
 )
 
-__all__ = ["MANIFEST", "PACK_MTIME", "PackResult", "pack_snapshot", "unpack_snapshot"]
+__all__ = [
+    "MANIFEST",
+    "PACK_MTIME",
+    "ManifestMember",
+    "PackManifest",
+    "PackResult",
+    "pack_snapshot",
+]
 
 MANIFEST = "deploysim-pack.json"
+MANIFEST_FORMAT = 2
+
 PACK_MTIME = 946684800
 """2000-01-01T00:00:00Z: a fixed date for every member (0 makes some tools complain)."""
 
@@ -52,6 +74,30 @@ class PackResult(NamedTuple):
     name: str
     hash: str
     members: int
+
+
+class ManifestMember(BaseModel):
+    """One member of an archive, as the manifest lists it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: Literal["file", "dir"]
+    size: int = Field(default=0, ge=0)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class PackManifest(BaseModel):
+    """``deploysim-pack.json``: what the archive holds, member by member."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: int
+    name: str
+    hash: str = Field(description="Content hash of the snapshot (see content_hash).")
+    members: list[ManifestMember] | None = Field(
+        default=None, description="Every other member; absent in format 1 archives."
+    )
 
 
 class _Members(NamedTuple):
@@ -128,11 +174,8 @@ def _flatten(sd: SnapshotDir) -> _Members:
     for s in snap.services:
         for ft in s.function_tools:
             if ft.handler.kind == "python":
-                p = sd.module_path(s.name, ft.handler.module)
-                try:
-                    members[f"services/{ft.handler.module}"] = p.read_bytes()
-                except OSError as e:
-                    raise SnapshotError(p, f"handler module cannot be read: {e}") from e
+                for rel, data in sd.module_files(s.name, ft.handler.module).items():
+                    members.setdefault(f"services/{rel}", data)
     flat = snap.model_copy(
         update={"extends": None, "files": files, "repos": repos, "databases": databases}
     )
@@ -156,6 +199,27 @@ def _info(name: str, size: int, *, directory: bool = False, executable: bool = F
     return info
 
 
+def _manifest_bytes(name: str, digest: str, files: dict[str, bytes], dirs: set[str]) -> bytes:
+    listed = [ManifestMember(name=name, type="dir")]
+    listed += [ManifestMember(name=f"{name}/{d}", type="dir") for d in dirs]
+    listed += [
+        ManifestMember(
+            name=f"{name}/{rel}",
+            type="file",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+        for rel, data in files.items()
+    ]
+    m = PackManifest(
+        format=MANIFEST_FORMAT,
+        name=name,
+        hash=digest,
+        members=sorted(listed, key=lambda x: x.name),
+    )
+    return json.dumps(m.model_dump(mode="json", exclude_none=True), sort_keys=True).encode()
+
+
 def pack_snapshot(path: str | Path, out: str | Path | None = None) -> PackResult:
     """Write the snapshot at ``path`` as one deterministic ``.tar.gz`` (default ``<name>.tar.gz``).
 
@@ -167,9 +231,9 @@ def pack_snapshot(path: str | Path, out: str | Path | None = None) -> PackResult
     digest = content_hash(sd)
     members = _flatten(sd) if sd.snapshot.extends else _folder_members(sd.root)
     target = Path(out) if out is not None else Path(f"{name}.tar.gz")
-    manifest = json.dumps({"format": 1, "name": name, "hash": digest}, sort_keys=True).encode()
     files = members.files
     dirs = {str(p) for k in files for p in PurePosixPath(k).parents} - {"."}
+    manifest = _manifest_bytes(name, digest, files, dirs)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.addfile(_info(MANIFEST, len(manifest)), io.BytesIO(manifest))
@@ -188,75 +252,3 @@ def pack_snapshot(path: str | Path, out: str | Path | None = None) -> PackResult
     ):
         gz.write(buf.getvalue())
     return PackResult(target, name, digest, len(files))
-
-
-# --------------------------------------------------------------------------- unpack
-
-
-def _check_members(archive: Path, members: list[tarfile.TarInfo]) -> str:
-    """The snapshot folder name; raises on any unsafe or unexpected member."""
-    tops: set[str] = set()
-    for m in members:
-        p = PurePosixPath(m.name)
-        if (
-            m.name.startswith(("/", "\\"))
-            or p.is_absolute()
-            or ".." in p.parts
-            or ":" in p.parts[0]
-        ):
-            raise SnapshotError(archive, f"member {m.name!r} escapes the target folder (refused)")
-        if not (m.isfile() or m.isdir()):
-            raise SnapshotError(archive, f"member {m.name!r} is a link or device (refused)")
-        if m.name != MANIFEST:
-            tops.add(p.parts[0])
-    if len(tops) != 1:
-        raise SnapshotError(archive, f"expected one snapshot folder, found {sorted(tops)}")
-    top = tops.pop()
-    if not any(m.name == f"{top}/{SNAPSHOT_FILE}" for m in members):
-        raise SnapshotError(archive, f"{top}/{SNAPSHOT_FILE} is missing")
-    return top
-
-
-def unpack_snapshot(archive: str | Path, out: str | Path | None = None) -> PackResult:
-    """Extract an archive made by :func:`pack_snapshot` into ``out`` (default ``./<name>``).
-
-    Raises:
-        SnapshotError: the archive is unreadable or unsafe, the target exists, or the content
-            hash differs from the one recorded when packing.
-    """
-    src = Path(archive)
-    try:
-        with tarfile.open(src, mode="r:gz") as tar:
-            return _extract(src, tar, out)
-    except (OSError, EOFError, tarfile.TarError) as e:
-        raise SnapshotError(src, f"cannot read the archive: {e}") from e
-
-
-def _extract(src: Path, tar: tarfile.TarFile, out: str | Path | None) -> PackResult:
-    members = tar.getmembers()
-    top = _check_members(src, members)
-    recorded: str | None = None
-    manifest = tar.extractfile(MANIFEST) if MANIFEST in tar.getnames() else None
-    if manifest is not None:
-        try:
-            recorded = json.loads(manifest.read())["hash"]
-        except (ValueError, KeyError, TypeError) as e:
-            raise SnapshotError(src, f"{MANIFEST} is not a pack manifest") from e
-    target = Path(out) if out is not None else Path(top)
-    if target.exists():
-        raise SnapshotError(target, "already exists; unpack into a new folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
-    try:
-        tar.extractall(tmp, members=[m for m in members if m.name != MANIFEST], filter="data")
-        sd = load_snapshot(tmp / top)
-        digest = content_hash(sd)
-        if recorded is not None and digest != recorded:
-            raise SnapshotError(
-                src, f"content hash {digest[:12]} differs from the packed {recorded[:12]}"
-            )
-        (tmp / top).rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    n = sum(1 for m in members if m.isfile() and m.name != MANIFEST)
-    return PackResult(target, sd.snapshot.name, digest, n)

@@ -14,19 +14,11 @@ from typing import Any
 import sqlite_utils
 
 from deploysim._errors import SnapshotError
+from deploysim.snapshots._ident import quote_identifier
 from deploysim.snapshots._model import Database, Table
 from deploysim.snapshots._store import SnapshotDir
 
 __all__ = ["decode_row", "encode_row", "materialize_database", "quote_identifier", "read_rows"]
-
-
-def quote_identifier(name: str) -> str:
-    """An SQL identifier (table or column name), double-quoted with inner quotes doubled.
-
-    Every SQL statement deploysim builds from a snapshot's or an agent's names goes through
-    this one function, so a hostile name is data, never SQL.
-    """
-    return '"' + name.replace('"', '""') + '"'
 
 
 _PY_TYPES: dict[str, type] = {

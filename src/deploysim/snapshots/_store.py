@@ -4,6 +4,12 @@ A snapshot that ``extends`` another is merged over it: files by path, databases 
 (tables by name inside them), services by name, tool bindings by tool, env by key; scalar
 fields set in the child win. Content files are looked up in the folder of the layer that
 declared them, so a child can override one file without copying the rest.
+
+A snapshot is untrusted input. Every layer is checked when it is loaded (the model's field
+rules, then :func:`~deploysim.snapshots._checks.layer_problems`), and every read of content
+goes through :class:`SnapshotDir`, which checks again that the path stays inside the layer's
+folder: the image build reads through it too. ``extends`` names a snapshot in the folder
+that holds this one (``base`` or ``../base``), never an absolute path or one leading out.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import ValidationError
 
 from deploysim._errors import SnapshotError
+from deploysim.snapshots._checks import Problem, layer_problems, module_siblings
 from deploysim.snapshots._model import Database, FileEntry, GitChange, GitRepo, Snapshot, Table
+from deploysim.snapshots._paths import read_contained
 
 __all__ = [
     "SNAPSHOT_FILE",
@@ -57,6 +65,36 @@ class SnapshotDir:
     def _origin(self, key: str) -> Path:
         return self.origins.get(key, self.root)
 
+    def content_bytes(
+        self, key: str, folder: str, rel: str, field: str, *, unreadable: str | None = None
+    ) -> bytes:
+        """The one reader of snapshot content: ``rel`` under ``folder`` of the declaring layer.
+
+        Every accessor (file_bytes, table_rows, change_bytes, module_files), and the image
+        build through them, reads here, so every read is checked: the path stays inside the
+        folder once symlinks are followed, only a regular file is read, and not a huge one.
+
+        ``unreadable`` names the content file itself as the file at fault when it cannot be
+        read (rows files do; for others it is the snapshot.yaml that names them).
+
+        Raises:
+            SnapshotError: the path leads outside, is not a regular file, or cannot be read.
+        """
+        layer = self._origin(key)
+        try:
+            return read_contained(layer, folder, rel)
+        except ValueError as e:
+            raise SnapshotError(layer / SNAPSHOT_FILE, f"{folder}/{rel} {e}", field=field) from e
+        except OSError as e:
+            why = e.strerror or str(e)
+            if unreadable is not None:
+                raise SnapshotError(layer / folder / rel, f"{unreadable}: {why}") from e
+            raise SnapshotError(
+                layer / SNAPSHOT_FILE,
+                f"content file {layer / folder / rel} cannot be read: {why}",
+                field=field,
+            ) from e
+
     def file_bytes(self, entry: FileEntry) -> bytes:
         """The content of a file entry, inline or from files/."""
         if entry.content is not None:
@@ -65,15 +103,8 @@ class SnapshotDir:
             return entry.content.encode("utf-8")
         if entry.source is None:
             return b""
-        p = self._origin(f"file:{entry.path}") / "files" / entry.source
-        try:
-            return p.read_bytes()
-        except OSError as e:
-            raise SnapshotError(
-                self._origin(f"file:{entry.path}") / SNAPSHOT_FILE,
-                f"content file {p} of {entry.path} cannot be read: {e.strerror or e}",
-                field="files.source",
-            ) from e
+        key = f"file:{entry.path}"
+        return self.content_bytes(key, "files", entry.source, f"files[{entry.path}].source")
 
     def table_rows(self, db: Database, table: Table) -> list[dict[str, Any]]:
         """The rows of a table, inline or from its JSONL rows file."""
@@ -81,22 +112,23 @@ class SnapshotDir:
             return table.rows
         if table.rows_file is None:
             return []
-        base = self._origin(f"table:{db.name}/{table.name}")
-        p = base / "databases" / table.rows_file
-        rows: list[dict[str, Any]] = []
+        key = f"table:{db.name}/{table.name}"
+        field = f"databases[{db.name}].tables[{table.name}].rows_file"
+        what = f"rows file of table {db.name}.{table.name} cannot be read"
+        raw = self.content_bytes(key, "databases", table.rows_file, field, unreadable=what)
+        p = self._origin(key) / "databases" / table.rows_file
         try:
-            lines = p.read_text(encoding="utf-8").splitlines()
-        except OSError as e:
-            raise SnapshotError(
-                p, f"rows file of table {db.name}.{table.name} cannot be read: {e.strerror or e}"
-            ) from e
+            lines = raw.decode("utf-8").splitlines()
+        except UnicodeDecodeError as e:
+            raise SnapshotError(p, f"rows file is not UTF-8: {e.reason}") from e
+        rows: list[dict[str, Any]] = []
         for n, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SnapshotError(p, f"line {n} is not JSON: {e.msg}") from e
+            except (json.JSONDecodeError, RecursionError) as e:
+                raise SnapshotError(p, f"line {n} is not JSON: {e}") from e
             if not isinstance(row, dict):
                 raise SnapshotError(p, f"line {n} is not a JSON object")
             rows.append(row)
@@ -108,20 +140,44 @@ class SnapshotDir:
             return change.content.encode("utf-8")
         if change.source is None:
             return b""
-        base = self._origin(f"repo:{repo.path}")
-        p = base / "files" / change.source
+        field = f"repos[{repo.path}].changes[{change.path}].source"
+        return self.content_bytes(f"repo:{repo.path}", "files", change.source, field)
+
+    def module_files(self, service: str, module: str) -> dict[str, bytes]:
+        """A handler module and the ``.py`` files beside it, by path under services/.
+
+        The image build ships these to the sidecar; read them here, not from
+        :meth:`module_path` (that is where the module lives, for error messages and imports).
+
+        Raises:
+            SnapshotError: a module leads outside services/ or cannot be read.
+        """
+        key = f"module:{service}/{module}"
+        field = f"services[{service}].handler.module"
         try:
-            return p.read_bytes()
-        except OSError as e:
-            raise SnapshotError(
-                base / SNAPSHOT_FILE,
-                f"content file {p} of {repo.path}/{change.path} cannot be read: {e.strerror or e}",
-                field="repos.commits.changes.source",
-            ) from e
+            rels = module_siblings(self._origin(key), module)
+        except ValueError as e:
+            layer = self._origin(key)
+            raise SnapshotError(layer / SNAPSHOT_FILE, f"services/{module} {e}", field=field) from e
+        return {rel: self.content_bytes(key, "services", rel, field) for rel in rels}
 
     def module_path(self, service: str, module: str) -> Path:
-        """Where a handler module shipped with the snapshot lives."""
-        return self._origin(f"module:{service}/{module}") / "services" / module
+        """Where a handler module shipped with the snapshot lives (checked to stay inside).
+
+        Raises:
+            SnapshotError: the module leads outside the layer's services/ folder.
+        """
+        key = f"module:{service}/{module}"
+        layer = self._origin(key)
+        try:
+            module_siblings(layer, module)
+        except ValueError as e:
+            raise SnapshotError(
+                layer / SNAPSHOT_FILE,
+                f"services/{module} {e}",
+                field=f"services[{service}].handler.module",
+            ) from e
+        return layer / "services" / module
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -133,6 +189,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise SnapshotError(path, f"cannot read: {e.strerror or e}") from e
     except yaml.YAMLError as e:
         raise SnapshotError(path, f"not YAML: {e}") from e
+    except RecursionError as e:  # hostile nesting; PyYAML builds values recursively
+        raise SnapshotError(path, "nested too deeply to read") from e
     if not isinstance(data, dict):
         raise SnapshotError(path, "must be a YAML mapping")
     return data
@@ -153,15 +211,34 @@ def _parse(path: Path, data: dict[str, Any]) -> Snapshot:
 
 
 def _resolve_extends(root: Path, ref: str) -> Path:
-    candidate = (root / ref).resolve()
-    if (candidate / SNAPSHOT_FILE).exists():
-        return candidate
-    sibling = (root.parent / ref).resolve()
-    if (sibling / SNAPSHOT_FILE).exists():
-        return sibling
-    raise SnapshotError(
-        root / SNAPSHOT_FILE, f"extends {ref!r}, which is not found", field="extends"
-    )
+    """The folder ``extends: ref`` names: a snapshot inside the folder that holds ``root``.
+
+    Tried as a folder inside this snapshot, then as a sibling (``base`` or ``../base``).
+    Absolute paths, and paths that lead (also through symlinks) out of the holding folder,
+    are refused: a snapshot may not pull in arbitrary folders of the host.
+    """
+    yaml_path = root / SNAPSHOT_FILE
+    if not ref or ref.startswith(("/", "~", "\\")) or "\x00" in ref:
+        raise SnapshotError(
+            yaml_path,
+            f"extends {ref!r}: name a snapshot beside this one (its name or ../name), "
+            "not an absolute path",
+            field="extends",
+        )
+    collection = root.parent
+    for candidate in (root / ref, collection / ref):
+        real = candidate.resolve()
+        if not (real / SNAPSHOT_FILE).is_file():
+            continue
+        if real == collection or not real.is_relative_to(collection):
+            raise SnapshotError(
+                yaml_path,
+                f"extends {ref!r} leads to {real}, outside {collection}, the folder holding "
+                "this snapshot",
+                field="extends",
+            )
+        return real
+    raise SnapshotError(yaml_path, f"extends {ref!r}, which is not found", field="extends")
 
 
 def _by(items: list[Any], key: str) -> dict[Any, Any]:
@@ -235,25 +312,65 @@ def _merge(parent: SnapshotDir, child: Snapshot, child_root: Path) -> SnapshotDi
     return SnapshotDir(child_root, merged, origins)
 
 
-def load_snapshot(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> SnapshotDir:
-    """Load a snapshot folder (or its snapshot.yaml), merging what it extends.
-
-    Raises:
-        SnapshotError: the folder, the YAML or a field is invalid, or ``extends`` loops.
-    """
+def _root_of(path: str | Path) -> Path:
     root = Path(path)
     if root.name == SNAPSHOT_FILE:
         root = root.parent
-    root = root.resolve()
-    if root in _seen:
-        chain = " -> ".join(str(s) for s in (*_seen, root))
+    return root.resolve()
+
+
+def _load(root: Path, seen: tuple[Path, ...], problems: list[Problem] | None) -> SnapshotDir:
+    """Load ``root`` and what it extends; problems go to ``problems``, or raise the first."""
+    if root in seen:
+        chain = " -> ".join(str(s) for s in (*seen, root))
         raise SnapshotError(root / SNAPSHOT_FILE, f"extends loops: {chain}", field="extends")
     snap = _parse(root / SNAPSHOT_FILE, _read_yaml(root / SNAPSHOT_FILE))
-    own = SnapshotDir(root, snap)
     if snap.extends is None:
-        return own
-    parent = load_snapshot(_resolve_extends(root, snap.extends), _seen=(*_seen, root))
-    return _merge(parent, snap, root)
+        sd = SnapshotDir(root, snap)
+    else:
+        parent = _load(_resolve_extends(root, snap.extends), (*seen, root), problems)
+        sd = _merge(parent, snap, root)
+    found = layer_problems(root, snap, sd.snapshot)
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        more = f" (and {len(found) - 1} more; run `deploysim snapshot validate`)"
+        first = found[0]
+        raise SnapshotError(
+            first.file, first.message + (more if len(found) > 1 else ""), field=first.field
+        )
+    return sd
+
+
+class CheckedLoad(NamedTuple):
+    """A snapshot loaded with every layer problem collected instead of raised."""
+
+    snapshot: SnapshotDir
+    problems: list[Problem]
+
+
+def load_collecting(path: str | Path) -> CheckedLoad:
+    """Load like :func:`load_snapshot`, but collect the layers' problems (for validate).
+
+    Raises:
+        SnapshotError: the YAML or a field is invalid, or ``extends`` loops or leads out.
+    """
+    problems: list[Problem] = []
+    return CheckedLoad(_load(_root_of(path), (), problems), problems)
+
+
+def load_snapshot(path: str | Path) -> SnapshotDir:
+    """Load a snapshot folder (or its snapshot.yaml), merging what it extends.
+
+    Every layer is checked as untrusted input: no system paths, setuid modes or root agent
+    (the model), no content path or symlink leading out of its folder, nothing written
+    through the snapshot's own symlinks.
+
+    Raises:
+        SnapshotError: the folder, the YAML or a field is invalid, or ``extends`` loops;
+            the error names the file and the field (``files[3].source``).
+    """
+    return _load(_root_of(path), (), None)
 
 
 def save_snapshot(snapshot: Snapshot, root: str | Path) -> Path:

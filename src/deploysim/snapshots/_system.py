@@ -6,6 +6,8 @@ loader, the interpreter and libraries the in-pod exec server (root) runs on, the
 pseudo-filesystems, or deploysim's own folders. A trace that *showed* such a file (``cat
 /etc/passwd``) is an observation, not state to rebuild: the image's own file wins.
 
+The same goes for environment variables that steer the loader or the interpreter.
+
 One rule, used by ``reconstruct`` (which skips such observations), ``snapshot validate`` and
 loading (which refuse them), and the image build (which refuses them again).
 
@@ -17,9 +19,20 @@ loading (which refuse them), and the image build (which refuses them again).
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 
-__all__ = ["SYSTEM_FILES", "SYSTEM_TREES", "forbidden_mode_bits", "system_path_reason"]
+__all__ = [
+    "SYSTEM_DIRS",
+    "SYSTEM_ENV",
+    "SYSTEM_ENV_PREFIXES",
+    "SYSTEM_FILES",
+    "SYSTEM_PATTERNS",
+    "SYSTEM_TREES",
+    "forbidden_mode_bits",
+    "system_env_reason",
+    "system_path_reason",
+]
 
 # Whole trees owned by the operating system or by deploysim. /usr/local stays the user's.
 SYSTEM_TREES: dict[str, str] = {
@@ -42,6 +55,7 @@ SYSTEM_TREES: dict[str, str] = {
     "/sys": "a kernel pseudo-filesystem",
     "/run": "runtime state of the harness",
     "/var/run": "runtime state of the harness",
+    "/var/lock": "runtime state of the harness",
     "/opt/deploysim": "deploysim's own programs",
     "/var/lib/deploysim": "deploysim's own state",
     "/var/lib/dpkg": "the package database",
@@ -75,6 +89,67 @@ SYSTEM_FILES: dict[str, str] = {
 }
 
 
+# Folders of the image itself: what lies inside may be the snapshot's, but an entry *at* one
+# of them would set its owner and mode (a directory owned by the agent), or replace the whole
+# folder with a link or a file when the image is built.
+SYSTEM_DIRS: frozenset[str] = frozenset(
+    {
+        "/",
+        "/etc",
+        "/etc/default",
+        "/etc/profile.d",
+        "/home",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/root",
+        "/srv",
+        "/tmp",
+        "/usr",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/etc",
+        "/usr/local/include",
+        "/usr/local/lib",
+        "/usr/local/sbin",
+        "/usr/local/share",
+        "/usr/local/src",
+        "/usr/share",
+        "/var",
+        "/var/cache",
+        "/var/lib",
+        "/var/local",
+        "/var/log",
+        "/var/mail",
+        "/var/opt",
+        "/var/spool",
+        "/var/tmp",
+    }
+)
+
+# Trees whose name carries a version: the interpreter the root exec server runs imports
+# sitecustomize and .pth files from these (Debian links /usr/lib/python3.X/sitecustomize.py
+# to /etc/python3.X/), so a file there would run as root in the pod.
+SYSTEM_PATTERNS: dict[str, str] = {
+    "/usr/local/lib/python3*": "the interpreter's site packages (imported by the root exec server)",
+    "/etc/python3*": "the interpreter's configuration (imported by the root exec server)",
+}
+
+# Environment variables that steer the loader, the interpreter or deploysim's own processes.
+# A snapshot's env reaches processes the harness runs as root, so it may not set these.
+SYSTEM_ENV_PREFIXES: dict[str, str] = {
+    "LD_": "the dynamic loader",
+    "PYTHON": "the Python interpreter the harness runs on",
+}
+SYSTEM_ENV: dict[str, str] = {
+    "DEPLOYSIM_AGENT_USER": "the agent's user, chosen by the harness",
+    "DEPLOYSIM_ADMIN_TOKEN": "the services sidecar's admin token",
+    "DEPLOYSIM_HOSTS": "the mocked hostnames, managed by the harness",
+    "DEPLOYSIM_CACHE": "deploysim's own folders",
+    "DEPLOYSIM_BASE_BUILD": "how deploysim builds its images",
+}
+
+
 def _normal(path: str) -> str:
     return posixpath.normpath("/" + path.lstrip("/")) if path else "/"
 
@@ -83,14 +158,33 @@ def system_path_reason(path: str) -> str | None:
     """Why ``path`` is a system path a snapshot may not supply, or None when it may.
 
     The path is normalized first, so ``/etc/../etc/passwd`` and ``//etc/passwd`` are caught.
-    The root itself and the folders that hold user data (``/etc``, ``/usr``) are not system
-    paths; only what lies in the listed files and trees is.
+    What lies in the folders that hold user data (``/etc/myapp.conf``, ``/usr/local/bin/x``)
+    is not a system path; those folders themselves (:data:`SYSTEM_DIRS`) are, and so is
+    what lies in the listed files and trees.
     """
     p = _normal(path)
     if p in SYSTEM_FILES:
         return SYSTEM_FILES[p]
+    if p in SYSTEM_DIRS:
+        return "a folder of the image itself (its owner and mode stay the image's)"
     for tree, why in SYSTEM_TREES.items():
         if p == tree or p.startswith(tree + "/"):
+            return why
+    parts = p.split("/")
+    for pattern, why in SYSTEM_PATTERNS.items():
+        n = pattern.count("/") + 1
+        if len(parts) >= n and fnmatch.fnmatchcase("/".join(parts[:n]), pattern):
+            return why
+    return None
+
+
+def system_env_reason(name: str) -> str | None:
+    """Why a snapshot may not set the environment variable ``name``, or None when it may."""
+    upper = name.upper()
+    if upper in SYSTEM_ENV:
+        return SYSTEM_ENV[upper]
+    for prefix, why in SYSTEM_ENV_PREFIXES.items():
+        if upper.startswith(prefix):
             return why
     return None
 

@@ -18,6 +18,8 @@ from sqlite_utils.utils import Format, TypeTracker, rows_from_file
 
 from deploysim._errors import SnapshotError
 from deploysim.snapshots._fake_values import singular
+from deploysim.snapshots._ident import fold_identifier as fold
+from deploysim.snapshots._ident import identifier_collisions, identifier_problem
 from deploysim.snapshots._model import Column, ColumnType
 
 __all__ = [
@@ -70,7 +72,26 @@ def read_rows_file(path: Path, fmt: str | None = None) -> ImportedRows:
         raise SnapshotError(path, "rows must be JSON objects")
     if found in (Format.CSV, Format.TSV):
         rows = [{k: (None if v == "" else v) for k, v in r.items()} for r in rows]
+    _check_names(path, rows)
     return _typed(rows)
+
+
+def _check_names(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Column names SQLite can hold and tell apart (quoted, any other text is fine)."""
+    names: dict[str, None] = {}
+    for r in rows:
+        names.update(dict.fromkeys(r))
+    for n in names:
+        if not isinstance(n, str):
+            raise SnapshotError(path, f"column name {n!r} is not text")
+        problem = identifier_problem(n)
+        if problem:
+            raise SnapshotError(path, f"column {n!r}: {problem}", field=f"columns.{n}")
+    clashes = identifier_collisions(names)
+    if clashes:
+        raise SnapshotError(
+            path, f"columns {clashes} differ only in case, and SQLite takes them for one"
+        )
 
 
 def _python_type(values: list[Any]) -> ColumnType | None:
@@ -89,19 +110,22 @@ def _typed(rows: list[dict[str, Any]]) -> ImportedRows:
     order: dict[str, None] = {}
     for r in rows:
         order.update(dict.fromkeys(r))
+    folded = {fold(k) for k in order}
     nested = {k for r in rows for k, v in r.items() if isinstance(v, dict | list)}
     direct = {k: _python_type([r.get(k) for r in rows]) for k in order if k not in nested}
     text = [k for k, t in direct.items() if t is None]
     # Text columns (all of CSV) go through sqlite-utils' type detection.
     db = sqlite_utils.Database(memory=True)
     tracker = TypeTracker()
+    # The row number's column must not be one of the data's (a CSV may well have '_n').
+    n_col = next(c for c in (f"_n{i}" for i in range(len(order) + 1)) if fold(c) not in folded)
     db["rows"].insert_all(  # type: ignore[union-attr]
-        tracker.wrap([{k: r.get(k) for k in text} | {"_n": i} for i, r in enumerate(rows)]),
-        pk="_n",
+        tracker.wrap([{k: r.get(k) for k in text} | {n_col: i} for i, r in enumerate(rows)]),
+        pk=n_col,
     )
     db["rows"].transform(types={k: v for k, v in tracker.types.items() if k in text})  # type: ignore[union-attr]
     detected = db["rows"].columns_dict
-    by_n = {r["_n"]: r for r in db.query("SELECT * FROM rows")}
+    by_n = {r[n_col]: r for r in db.query("SELECT * FROM rows")}
     typed_rows = [
         {k: (by_n[i].get(k) if k in text else r.get(k)) for k in order} for i, r in enumerate(rows)
     ]

@@ -1,12 +1,15 @@
 """Validate a snapshot folder: structure (every pydantic error) and deep checks.
 
 Structural checks run on each layer of the ``extends`` chain, so an error is reported against
-the file that holds it. Deep checks need a loadable snapshot and run on the merged model:
-content files exist, rows parse and fit their columns, primary keys are unique, foreign keys
-resolve, services name existing databases, handlers name existing tables and columns, python
-handler modules define their functions, tool bindings name existing services, hostnames are
-unique. Deep-check fields use names (``databases.shop.tables.orders.rows[3].customer_id``),
-structural ones use indices as pydantic gives them (``services[0].hostnames``).
+the file that holds it. Then the checks every load runs (a snapshot is untrusted input: no
+system paths, setuid modes or root agent, no content path or symlink leading out of its
+folder, nothing written through its own links), all of them reported rather than the first.
+Deep checks need a loadable snapshot and run on the merged model: content files exist, rows
+parse and fit their columns, primary keys are unique, foreign keys resolve, services name
+existing databases, handlers name existing tables and columns, python handler modules define
+their functions, tool bindings name existing services, hostnames are unique. Deep-check
+fields use names (``databases.shop.tables.orders.rows[3].customer_id``); structural and
+load-time ones use indices as pydantic gives them (``services[0].hostnames``).
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from deploysim._errors import SnapshotError
+from deploysim.snapshots._ident import quote_identifier
 from deploysim.snapshots._model import Column, Database, Service, Snapshot, Table
 from deploysim.snapshots._store import (
     SNAPSHOT_FILE,
     SnapshotDir,
     _read_yaml,
     _resolve_extends,
-    load_snapshot,
+    load_collecting,
     snapshot_errors,
 )
 
@@ -398,8 +402,8 @@ def _query_check(
     conn = sqlite3.connect(":memory:")
     try:
         for t in db.tables:
-            cols = ", ".join(f'"{c.name}" {c.type}' for c in t.columns)
-            conn.execute(f'CREATE TABLE "{t.name}" ({cols})')
+            cols = ", ".join(f"{quote_identifier(c.name)} {c.type}" for c in t.columns)
+            conn.execute(f"CREATE TABLE {quote_identifier(t.name)} ({cols})")
         params = dict.fromkeys(re.findall(r"(?<!:):([A-Za-z_]\w*)", sql))
         conn.execute("EXPLAIN " + sql, params)
     except sqlite3.Error as e:
@@ -413,11 +417,15 @@ def _module_check(
 ) -> None:
     path = sd.module_path(s.name, module)
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except OSError as e:
-        out.error(path, f"handler module cannot be read: {e.strerror or e}", f"{field}.module")
+        source = sd.module_files(s.name, module)[module]
+        tree = ast.parse(source, filename=str(path))
+    except SnapshotError as e:
+        out.error(path, f"handler module cannot be read: {e.reason}", f"{field}.module")
         return
-    except SyntaxError as e:
+    except (SyntaxError, ValueError, RecursionError) as e:
+        if not isinstance(e, SyntaxError):
+            out.error(path, f"handler module is not valid Python: {e}", f"{field}.module")
+            return
         out.error(
             path,
             f"handler module is not valid Python: {e.msg} (line {e.lineno})",
@@ -462,9 +470,13 @@ def validate_snapshot(path: str | Path) -> ValidationReport:
     for layer_root, snap in layers:
         _layer_checks(layer_root, snap, out)
     try:
-        sd = load_snapshot(root)
+        sd, problems = load_collecting(root)
     except SnapshotError as e:  # structural checks passed, so this is a merge-level problem
         out.error(e.path, e.reason, e.field)
+        return out.report()
+    for p in problems:
+        out.error(p.file, p.message, p.field)
+    if problems:  # reading content that leads out of the folder is what they refuse
         return out.report()
     _content_checks(sd, out)
     _database_checks(sd, out)
