@@ -34,6 +34,11 @@ __all__ = [
 # caller never sees a bare KeyError, and --skip-invalid can go on with the next record.
 _SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
+NOT_TRACE_SUFFIX = "not a trace file suffix"
+"""Why a file in a directory was ignored unread: documentation, licences, archives."""
+EMPTY_FILE = "empty file: no records"
+"""Why a file was ignored (or, named directly, refused): it holds no record at all."""
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -144,6 +149,8 @@ def import_file(
     p = Path(path)
     doc = read_document(p)
     imp = get_importer(format) if format else detect_importer(doc)
+    if imp is None and doc.kind == "jsonl" and not doc.data:
+        raise UnknownFormatError(f"{p}: {EMPTY_FILE}")
     if imp is None:
         raise UnknownFormatError(
             f"{p}: no importer recognizes this file; pass --format, one of: "
@@ -179,7 +186,7 @@ def _expand(inputs: Iterable[str | Path]) -> tuple[list[Path], list[IgnoredFile]
                 if f.suffix.lower() in TRACE_SUFFIXES:
                     files.append(f)
                 else:
-                    ignored.append(IgnoredFile(path=str(f), reason="not a trace file suffix"))
+                    ignored.append(IgnoredFile(path=str(f), reason=NOT_TRACE_SUFFIX))
         elif p.exists():
             files.append(p)
         else:

@@ -151,6 +151,13 @@ def _split(entries: list[Any]) -> _Split:
     return _Split([i for i in range(len(entries)) if i not in in_side], list(groups.values()))
 
 
+def _prompt(value: Any) -> str | None:
+    """The text a sidechain starts with: the prompt of the Task call that ran it."""
+    message = value.get("message") if isinstance(value, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    return text_of(content) if isinstance(content, str | list) and content else None
+
+
 def _sidechain_id(session: str, entries: list[Any], lines: list[int]) -> str:
     agent = _first_str((entries[i] for i in lines), "agentId")
     if agent:
@@ -395,6 +402,32 @@ def _tools(messages: list[Message]) -> list[ToolSpec]:
     return list(specs.values())
 
 
+def _links(context: dict[str, Any], session: str, builder: _Builder) -> dict[str, Any]:
+    """The subagent traces this one ran.
+
+    They are found by the agentId a Task result names, and, for sidechains in the same file,
+    by the Task prompt their first line repeats.
+    """
+    links: dict[str, Any] = {}
+    prompts: dict[str, str | None] = context.get("sidechains") or {}
+    if prompts:
+        links["sidechains"] = list(prompts)
+    root = context.get("parent") or session
+    subagents = [
+        {"trace": f"{root}/agent-{s['agent_id']}", "call_id": s["call_id"]}
+        for s in builder.subagents
+    ]
+    by_prompt = {p: sid for sid, p in prompts.items() if p}
+    for m in builder.messages:
+        for call in m.tool_calls:
+            prompt = (call.arguments or {}).get("prompt")
+            if call.name == "Task" and isinstance(prompt, str) and prompt in by_prompt:
+                subagents.append({"trace": by_prompt[prompt], "call_id": call.id})
+    if subagents:
+        links["subagents"] = subagents
+    return links
+
+
 def _line_nodes(record: Node, lines: list[int]) -> dict[int, Node]:
     entries = record.arr()
     nodes: dict[int, Node] = {}
@@ -469,9 +502,13 @@ class ClaudeCodeImporter(Importer):
         )
         side_ids = [_sidechain_id(session, entries, lines) for lines in split.sidechains]
         n = 0
+        prompts = {
+            sid: _prompt(entries[lines[0]])
+            for sid, lines in zip(side_ids, split.sidechains, strict=True)
+        }
         if split.main:
             yield Record(
-                0, entries, None, {"lines": split.main, "id": session, "sidechains": side_ids}
+                0, entries, None, {"lines": split.main, "id": session, "sidechains": prompts}
             )
             n = 1
         for k, (lines, trace_id) in enumerate(zip(split.sidechains, side_ids, strict=True)):
@@ -504,14 +541,7 @@ class ClaudeCodeImporter(Importer):
             metadata["parent"] = context["parent"]
         if agent := _first_str((n.value for n in nodes.values()), "agentId"):
             metadata["agent_id"] = agent
-        if context.get("sidechains"):
-            metadata["sidechains"] = context["sidechains"]
-        if builder.subagents:
-            root = context.get("parent") or session
-            metadata["subagents"] = [
-                {"trace": f"{root}/agent-{s['agent_id']}", "call_id": s["call_id"]}
-                for s in builder.subagents
-            ]
+        metadata.update(_links(context, session, builder))
         if summaries:
             metadata["summaries"] = summaries
         metadata["events"] = sorted(builder.events, key=lambda e: e["line"])

@@ -281,7 +281,8 @@ class _Conversion:
         if observation == "user_rejected":
             error_type = "rejected"
         elif observation == "error" and isinstance(extras, dict):
-            error_type = extras.get("error_id") if isinstance(extras.get("error_id"), str) else None
+            error_id = extras.get("error_id")
+            error_type = error_id if isinstance(error_id, str) and error_id else None
         result = ToolResult(
             call_id=call_id,
             output=output,
