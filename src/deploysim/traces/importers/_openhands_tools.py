@@ -109,7 +109,9 @@ def _edit(args: dict[str, Any]) -> SynthesizedCall:
 def synthesized_call(action: str, args: dict[str, Any]) -> SynthesizedCall:
     """The call an action without ``tool_call_metadata`` stands for."""
     if action == "run":
-        return SynthesizedCall("execute_bash", _pick(args, "command", "is_input"))
+        # The tool takes is_input as the string "true"; the action records a boolean.
+        flag = {"is_input": "true"} if args.get("is_input") is True else {}
+        return SynthesizedCall("execute_bash", {**_pick(args, "command"), **flag})
     if action == "run_ipython":
         return SynthesizedCall("execute_ipython_cell", _pick(args, "code"))
     if action == "read":

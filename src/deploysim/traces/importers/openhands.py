@@ -200,7 +200,7 @@ class _Conversion:
     def _call(self, node: Node, action: str, args: dict[str, Any]) -> None:
         event_id = node["id"].id()
         meta = self._meta(node)
-        meta["action"] = action
+        meta["actions"] = [action]
         if node.has("tool_call_metadata"):
             tcm_node = node["tool_call_metadata"]
             tcm = tcm_node.obj()
@@ -239,10 +239,14 @@ class _Conversion:
         if response_id and self._joins(response_id):
             assert self._open is not None
             first = self._open_message()
-            event_ids = [*first.metadata.get("event_ids", []), *meta["event_ids"]]
+            metadata = dict(first.metadata)
+            for key in ("event_ids", "actions"):
+                metadata[key] = [*first.metadata.get(key, []), *meta[key]]
+            if meta.get("arguments_from_action"):
+                metadata["arguments_from_action"] = True
             joined = [*first.parts, *([Text(text=thought)] if thought else []), call]
             self.messages[self._open] = first.model_copy(
-                update={"parts": joined, "metadata": {**first.metadata, "event_ids": event_ids}}
+                update={"parts": joined, "metadata": metadata}
             )
             return
         parts: list[Part] = [*_reasoning(response), *([Text(text=thought)] if thought else [])]
