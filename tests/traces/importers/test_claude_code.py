@@ -3,11 +3,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from deploysim.errors import TraceFormatError, UnknownFormatError
 from deploysim.traces import (
     Reasoning,
     Text,
+    Trace,
     detect_importer,
     import_file,
     import_traces,
@@ -267,3 +270,94 @@ def test_canonical_round_trip(fixtures: Path, shared_traces: Path, tmp_path: Pat
     write_traces(traces, out)
     assert import_file(out).traces == traces
     assert len(traces) == 11 + 5
+
+
+def test_sidechain_written_child_first_is_one_trace_in_chain_order(tmp_path: Path) -> None:
+    """A sidechain whose lines were appended child before parent is still one trace, in
+    chain order (regression: the root of an already-walked line was looked up empty)."""
+    lines = [
+        {
+            "type": "user" if i % 2 == 0 else "assistant",
+            "uuid": f"u{i}",
+            "parentUuid": f"u{i - 1}" if i else None,
+            "isSidechain": True,
+            "sessionId": "s",
+            "agentId": "a1",
+            "message": {"role": "user", "content": f"q{i}"}
+            if i % 2 == 0
+            else {
+                "role": "assistant",
+                "id": f"m{i}",
+                "content": [{"type": "text", "text": f"a{i}"}],
+            },
+        }
+        for i in range(6)
+    ]
+    p = tmp_path / "agent-a1.jsonl"
+    p.write_text("".join(json.dumps(d) + "\n" for d in reversed(lines)))
+    (t,) = import_file(p).traces
+    assert t.id == "s/agent-a1"
+    assert [m.text for m in t.messages] == ["q0", "a1", "q2", "a3", "q4", "a5"]
+
+
+_UUIDS = st.sampled_from(["u1", "u2", "u3", "u4", None])
+_LINE = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["user", "assistant", "system", "summary", "progress"]),
+        "uuid": _UUIDS,
+        "parentUuid": _UUIDS,
+        "sessionId": st.sampled_from(["s", "t"]),
+    },
+    optional={
+        "isSidechain": st.booleans(),
+        "logicalParentUuid": _UUIDS,
+        "agentId": st.sampled_from(["a", "b"]),
+        "leafUuid": _UUIDS,
+        "message": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {"role": st.sampled_from(["user", "assistant"])},
+                optional={
+                    "id": st.sampled_from(["m1", "m2"]),
+                    "content": st.one_of(
+                        st.text(max_size=3),
+                        st.lists(
+                            st.fixed_dictionaries(
+                                {"type": st.sampled_from(["text", "tool_use", "tool_result"])},
+                                optional={
+                                    "text": st.text(max_size=3),
+                                    "id": st.sampled_from(["t1", "t2"]),
+                                    "tool_use_id": st.sampled_from(["t1", "t2"]),
+                                    "name": st.sampled_from(["Task", "Bash"]),
+                                    "input": st.just({"prompt": "q"}),
+                                    "content": st.text(max_size=3),
+                                },
+                            ),
+                            max_size=3,
+                        ),
+                    ),
+                },
+            ),
+        ),
+    },
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=st.lists(_LINE, min_size=1, max_size=8))
+def test_any_chain_imports_or_names_the_line(tmp_path: Path, lines: list[Any]) -> None:
+    """Lines with any links (loops, shared uuids, sidechains pointing anywhere) import, or
+    fail with a TraceFormatError naming a line; no record error escapes --skip-invalid."""
+    p = tmp_path / "chain.jsonl"
+    p.write_text("".join(json.dumps(d) + "\n" for d in lines))
+    try:
+        result = import_file(p, format="claude-code", skip_invalid=True)
+    except TraceFormatError as e:
+        assert e.record is None and "chain.jsonl" in str(e)
+        return
+    for s in result.skipped:
+        assert s.field is None or s.field.startswith("lines[")
+    for t in result.traces:
+        assert Trace.model_validate_json(t.model_dump_json()) == t

@@ -3,6 +3,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from deploysim.errors import TraceFormatError
 from deploysim.traces import (
@@ -198,3 +200,59 @@ def test_canonical_round_trip(fixtures: Path, shared_traces: Path, tmp_path: Pat
     out = tmp_path / "oh.jsonl"
     write_traces(traces, out)
     assert import_file(out).traces == traces
+
+
+_IDS = st.sampled_from([0, 1, 2, "1", None, True])
+_CALL_IDS = st.sampled_from(["c1", "c2", 7, None])
+_EVENT = st.fixed_dictionaries(
+    {
+        "id": _IDS,
+        "source": st.sampled_from(["agent", "user", "environment"]),
+    },
+    optional={
+        "action": st.sampled_from(["run", "read", "edit", "message", "finish", "system", "mcp"]),
+        "observation": st.sampled_from(["run", "error", "null", "user_rejected", "read"]),
+        "cause": _IDS,
+        "args": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "command": st.text(max_size=3),
+                    "thought": st.one_of(st.text(max_size=3), st.integers()),
+                    "content": st.one_of(st.text(max_size=3), st.none()),
+                    "tools": st.lists(st.just({"name": "t"}), max_size=2),
+                    "name": st.sampled_from(["", "x"]),
+                },
+            ),
+        ),
+        "content": st.one_of(st.text(max_size=3), st.lists(st.text(max_size=2), max_size=2)),
+        "extras": st.one_of(st.none(), st.just({"error_id": "E"}), st.just([])),
+        "tool_call_metadata": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {"tool_call_id": _CALL_IDS, "function_name": st.sampled_from(["execute_bash", 3])},
+                optional={"model_response": st.just({"id": "r", "choices": [{"message": {}}]})},
+            ),
+        ),
+    },
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events=st.lists(_EVENT, min_size=1, max_size=8))
+def test_any_event_stream_imports_or_names_the_event(tmp_path: Path, events: list[Any]) -> None:
+    """Events with any causes, call ids and shapes import, or fail with a TraceFormatError
+    naming the file and the event."""
+    p = tmp_path / "events.json"
+    p.write_text(json.dumps(events))
+    try:
+        result = import_file(p, format="openhands")
+    except TraceFormatError as e:
+        assert "events.json" in str(e) and (e.field is None or e.field.startswith("["))
+        return
+    for t in result.traces:
+        assert Trace.model_validate_json(t.model_dump_json()) == t
+        assert trace_stats([t]).unpaired_results == 0

@@ -107,6 +107,8 @@ def _roots(lines: list[int], entries: list[Any], index: dict[str, int]) -> dict[
     """The first line of the chain each line is on; a loop ends the walk where it closes."""
     root: dict[int, int] = {}
     for i in lines:
+        if i in root:
+            continue
         trail: list[int] = []
         on_trail: set[int] = set()
         j = i

@@ -29,6 +29,7 @@ observations) go to ``metadata["events"]`` whole, never dropped; ``raw`` keeps t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from deploysim.traces._model import (
     Trace,
 )
 from deploysim.traces._reader import Node, parse_arguments, text_of
-from deploysim.traces._registry import ImportContext, Importer, importer
+from deploysim.traces._registry import ImportContext, Importer, Record, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
 from deploysim.traces.importers._openhands_tools import openhands_tool, synthesized_call
 
@@ -358,6 +359,18 @@ class OpenHandsImporter(Importer):
     def is_conversation(self, data: Any) -> bool:
         """A bare list of events is one trajectory."""
         return _is_events(data)
+
+    def records(self, doc: Document) -> Iterator[Record]:
+        """Each run of a JSONL file or JSON list of runs; any other JSON list is one stream.
+
+        So a list forced into this format fails naming the event that is wrong, not as a run
+        with no ``trajectory``.
+        """
+        data = doc.data
+        if doc.kind == "json" and isinstance(data, list) and not all(_is_run(v) for v in data):
+            yield Record(0, data)
+            return
+        yield from super().records(doc)
 
     def convert(self, record: Node, ctx: ImportContext) -> Trace:
         """Events to messages, observations paired to calls; the rest into metadata."""
