@@ -59,4 +59,6 @@ def test_there_is_real_data() -> None:
         "tau2-retail",
         "swe-agent",
         "inspect-ai",
+        "claude-code-sessions-real-repos",
+        "openhands-replay-trajectories",
     }
