@@ -361,3 +361,25 @@ def test_any_chain_imports_or_names_the_line(tmp_path: Path, lines: list[Any]) -
         assert s.field is None or s.field.startswith("lines[")
     for t in result.traces:
         assert Trace.model_validate_json(t.model_dump_json()) == t
+
+
+def test_sidechains_sharing_an_agent_id_get_distinct_ids(tmp_path: Path) -> None:
+    """Two sidechains naming one agentId are two traces with ids of their own."""
+
+    def line(uuid: str, parent: str | None, text: str) -> dict[str, Any]:
+        return {
+            "type": "user",
+            "uuid": uuid,
+            "parentUuid": parent,
+            "isSidechain": True,
+            "sessionId": "s",
+            "agentId": "same",
+            "message": {"role": "user", "content": text},
+        }
+
+    p = tmp_path / "agent-same.jsonl"
+    lines = [line("a", None, "first"), line("b", None, "second"), line("c", "b", "more")]
+    p.write_text("".join(json.dumps(d) + "\n" for d in lines))
+    one, two = import_file(p).traces
+    assert (one.id, two.id) == ("s/agent-same", "s/sidechain-b")
+    assert [m.text for m in two.messages] == ["second", "more"]

@@ -35,12 +35,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from deploysim.traces._documents import BadLine, Document
 from deploysim.traces._model import Message, ToolResult, ToolSpec, Trace
 from deploysim.traces._reader import Node, RecordError, text_of
 from deploysim.traces._registry import ImportContext, Importer, Record, importer
+from deploysim.traces.importers._claude_code_chain import (
+    Chain,
+    follow_chain,
+    is_conversation,
+    split_sidechains,
+    uuid_of,
+)
 from deploysim.traces.importers._claude_code_tools import claude_code_tool
 from deploysim.traces.importers.anthropic import anthropic_turn
 
@@ -83,46 +90,7 @@ def _is_entry(value: Any) -> bool:
     )
 
 
-def _uuid(value: Any) -> str | None:
-    u = value.get("uuid") if isinstance(value, dict) else None
-    return u if isinstance(u, str) and u else None
-
-
-def _parent(value: Any) -> str | None:
-    for key in ("parentUuid", "logicalParentUuid"):
-        p = value.get(key) if isinstance(value, dict) else None
-        if isinstance(p, str) and p:
-            return p
-    return None
-
-
-def _is_conversation(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("type") in _CONVERSATION and "message" in value
-
-
 # -- splitting a file into the session and its sidechains ------------------------------------
-
-
-def _roots(lines: list[int], entries: list[Any], index: dict[str, int]) -> dict[int, int]:
-    """The first line of the chain each line is on; a loop ends the walk where it closes."""
-    root: dict[int, int] = {}
-    for i in lines:
-        if i in root:
-            continue
-        trail: list[int] = []
-        on_trail: set[int] = set()
-        j = i
-        while j not in root and j not in on_trail:
-            trail.append(j)
-            on_trail.add(j)
-            p = _parent(entries[j])
-            if p is None or p not in index:
-                break
-            j = index[p]
-        top = root.get(j, trail[-1])  # memoized lines are walked once: O(lines) overall
-        for t in trail:
-            root[t] = top
-    return root
 
 
 def _first_str(entries: Iterable[Any], key: str) -> str | None:
@@ -132,27 +100,6 @@ def _first_str(entries: Iterable[Any], key: str) -> str | None:
     )
 
 
-class _Split(NamedTuple):
-    main: list[int]
-    sidechains: list[list[int]]
-
-
-def _split(entries: list[Any]) -> _Split:
-    side = [
-        i for i, v in enumerate(entries) if isinstance(v, dict) and v.get("isSidechain") is True
-    ]
-    index: dict[str, int] = {}
-    for i in side:
-        if (u := _uuid(entries[i])) is not None:
-            index.setdefault(u, i)
-    roots = _roots(side, entries, index)
-    groups: dict[int, list[int]] = {}
-    for i in side:
-        groups.setdefault(roots[i], []).append(i)
-    in_side = set(side)
-    return _Split([i for i in range(len(entries)) if i not in in_side], list(groups.values()))
-
-
 def _prompt(value: Any) -> str | None:
     """The text a sidechain starts with: the prompt of the Task call that ran it."""
     message = value.get("message") if isinstance(value, dict) else None
@@ -160,117 +107,25 @@ def _prompt(value: Any) -> str | None:
     return text_of(content) if isinstance(content, str | list) and content else None
 
 
-def _sidechain_id(session: str, entries: list[Any], lines: list[int]) -> str:
-    agent = _first_str((entries[i] for i in lines), "agentId")
-    if agent:
-        return f"{session}/agent-{agent}"
-    return f"{session}/sidechain-{_uuid(entries[lines[0]]) or f'line-{lines[0]}'}"
+def _session_id(entries: list[Any], main: list[int], stem: str) -> str:
+    """The session the file continues last (a resumed session's lines keep their old id)."""
+    for i in reversed(main):
+        v = entries[i]
+        if is_conversation(v) and isinstance(v.get("sessionId"), str) and v["sessionId"]:
+            return str(v["sessionId"])
+    return _first_str(entries, "sessionId") or stem
 
 
-# -- the conversation chain ------------------------------------------------------------------
-
-
-class _Chain(NamedTuple):
-    path: list[int]
-    continues_from: str | None
-    branches: list[dict[str, Any]]
-    duplicates: list[int]
-
-
-def _index(nodes: dict[int, Node]) -> tuple[dict[str, int], list[int]]:
-    index: dict[str, int] = {}
-    duplicates: list[int] = []
-    for i, node in nodes.items():
-        node.obj()
-        if (u := _uuid(node.value)) is not None:
-            if u in index:
-                duplicates.append(i)  # a line logged twice: the first one is the conversation's
-            else:
-                index[u] = i
-    return index, duplicates
-
-
-def _parent_line(value: Any, index: dict[str, int]) -> int | None:
-    p = _parent(value)
-    return index.get(p) if p is not None else None
-
-
-def _leaf(nodes: dict[int, Node], index: dict[str, int]) -> int | None:
-    """The last conversation line no other conversation line continues."""
-    convo = [i for i in index.values() if _is_conversation(nodes[i].value)]
-    continued: set[int] = set()
-    for i in convo:
-        j = _parent_line(nodes[i].value, index)
-        while j is not None and j not in continued:  # each line is marked once: O(lines)
-            continued.add(j)
-            j = _parent_line(nodes[j].value, index)
-    leaves = [i for i in convo if i not in continued] or convo
-    return leaves[-1] if leaves else None
-
-
-def _walk(leaf: int, nodes: dict[int, Node], index: dict[str, int]) -> tuple[list[int], str | None]:
-    path: list[int] = []
-    seen: set[int] = set()
-    i: int | None = leaf
-    while i is not None:
-        if i in seen:
-            raise (
-                nodes[path[-1]]
-                .get("parentUuid")
-                .fail(f"the parentUuid chain loops back to lines[{i}]")
-            )
-        seen.add(i)
-        path.append(i)
-        p = _parent(nodes[i].value)
-        if p is not None and p not in index:
-            path.reverse()
-            return path, p
-        i = index[p] if p is not None else None
-    path.reverse()
-    return path, None
-
-
-def _branches(
-    nodes: dict[int, Node], index: dict[str, int], on_path: set[int]
-) -> list[dict[str, Any]]:
-    """Conversation lines off the chain, grouped by the chain line they fork from."""
-    fork_of: dict[int, str | None] = {}
-    groups: dict[str | None, list[int]] = {}
-    for i in index.values():
-        if i in on_path or not _is_conversation(nodes[i].value):
-            continue
-        trail: set[int] = set()
-        j: int | None = i
-        while j is not None and j not in on_path and j not in fork_of and j not in trail:
-            trail.add(j)
-            j = _parent_line(nodes[j].value, index)
-        fork: str | None = None  # a root, a parent from elsewhere, or a loop: no fork point
-        if j is not None and j in on_path:
-            fork = _uuid(nodes[j].value)
-        elif j is not None and j in fork_of:
-            fork = fork_of[j]
-        fork_of.update(dict.fromkeys(trail, fork))
-        groups.setdefault(fork, []).append(i)
-    return [
-        {"fork": fork, "lines": lines, "tool_calls": sum(_tool_uses(nodes[i].value) for i in lines)}
-        for fork, lines in groups.items()
-    ]
-
-
-def _tool_uses(value: Any) -> int:
-    content = value.get("message", {}).get("content") if isinstance(value, dict) else None
-    if not isinstance(content, list):
-        return 0
-    return sum(1 for b in content if isinstance(b, dict) and b.get("type") == "tool_use")
-
-
-def _chain(nodes: dict[int, Node]) -> _Chain:
-    index, duplicates = _index(nodes)
-    leaf = _leaf(nodes, index)
-    if leaf is None:
-        return _Chain([], None, [], duplicates)
-    path, continues_from = _walk(leaf, nodes, index)
-    return _Chain(path, continues_from, _branches(nodes, index, set(path)), duplicates)
+def _sidechain_ids(session: str, entries: list[Any], groups: list[list[int]]) -> list[str]:
+    """``agent-<agentId>``, else (or when two sidechains share it) ``sidechain-<root uuid>``."""
+    ids: list[str] = []
+    for lines in groups:
+        agent = _first_str((entries[i] for i in lines), "agentId")
+        trace_id = f"{session}/agent-{agent}"
+        if not agent or trace_id in ids:
+            trace_id = f"{session}/sidechain-{uuid_of(entries[lines[0]]) or f'line-{lines[0]}'}"
+        ids.append(trace_id)
+    return ids
 
 
 # -- messages --------------------------------------------------------------------------------
@@ -319,7 +174,7 @@ class _Builder:
             event.update(synthetic=True, text=text_of(message.obj().get("content")))
             self.events.append(event)
             return
-        meta: dict[str, Any] = {"uuids": [d["uuid"]]} if _uuid(d) else {}
+        meta: dict[str, Any] = {"uuids": [d["uuid"]]} if uuid_of(d) else {}
         if isinstance(d.get("timestamp"), str):
             meta["timestamp"] = d["timestamp"]
         meta.update({name: True for key, name in _LINE_FLAGS if d.get(key) is True})
@@ -430,6 +285,24 @@ def _links(context: dict[str, Any], session: str, builder: _Builder) -> dict[str
     return links
 
 
+def _off_chain(
+    nodes: dict[int, Node], on_path: set[int], builder: _Builder
+) -> list[dict[str, Any]]:
+    """Record the lines off the chain that are not conversation as events; the summaries."""
+    summaries: list[dict[str, Any]] = []
+    for i, node in nodes.items():
+        if i in on_path or is_conversation(node.value):
+            continue  # conversation off the chain is a branch, listed by the chain
+        builder.events.append(_event(i, node.value, None))
+        if node.value.get("type") == "summary":
+            summary = {
+                "summary": node.value.get("summary"),
+                "leaf_uuid": node.value.get("leafUuid"),
+            }
+            summaries.append(summary)
+    return summaries
+
+
 def _line_nodes(record: Node, lines: list[int]) -> dict[int, Node]:
     entries = record.arr()
     nodes: dict[int, Node] = {}
@@ -441,7 +314,7 @@ def _line_nodes(record: Node, lines: list[int]) -> dict[int, Node]:
     return nodes
 
 
-def _metadata(nodes: dict[int, Node], chain: _Chain, builder: _Builder) -> dict[str, Any]:
+def _metadata(nodes: dict[int, Node], chain: Chain, builder: _Builder) -> dict[str, Any]:
     on_path = [nodes[i].value for i in chain.path]
     values = [n.value for n in nodes.values()]
     meta: dict[str, Any] = {}
@@ -488,54 +361,32 @@ class ClaudeCodeImporter(Importer):
     def records(self, doc: Document) -> Iterator[Record]:
         """The session (the lines off any sidechain), then each sidechain, by its first line."""
         entries = _entries(doc)
-        split = _split(entries)
-        main = [entries[i] for i in split.main]
-        session = (
-            next(
-                (
-                    v["sessionId"]
-                    for v in reversed(main)
-                    if _is_conversation(v) and isinstance(v.get("sessionId"), str)
-                ),
-                None,
-            )
-            or _first_str(entries, "sessionId")
-            or doc.path.stem
-        )
-        side_ids = [_sidechain_id(session, entries, lines) for lines in split.sidechains]
-        n = 0
-        prompts = {
-            sid: _prompt(entries[lines[0]])
-            for sid, lines in zip(side_ids, split.sidechains, strict=True)
-        }
+        split = split_sidechains(entries)
+        session = _session_id(entries, split.main, doc.path.stem)
+        side_ids = _sidechain_ids(session, entries, split.sidechains)
         if split.main:
-            yield Record(
-                0, entries, None, {"lines": split.main, "id": session, "sidechains": prompts}
-            )
-            n = 1
+            prompts = {
+                sid: _prompt(entries[lines[0]])
+                for sid, lines in zip(side_ids, split.sidechains, strict=True)
+            }
+            main: dict[str, Any] = {"lines": split.main, "id": session, "sidechains": prompts}
+            yield Record(0, entries, None, main)
+        first = 1 if split.main else 0
         for k, (lines, trace_id) in enumerate(zip(split.sidechains, side_ids, strict=True)):
-            context = {"lines": lines, "id": trace_id, "parent": session, "sidechain": True}
-            yield Record(n + k, entries, trace_id.rsplit("/", 1)[-1], context)
+            side: dict[str, Any] = {"lines": lines, "id": trace_id, "parent": session}
+            side["sidechain"] = True
+            yield Record(first + k, entries, trace_id.rsplit("/", 1)[-1], side)
 
     def convert(self, record: Node, ctx: ImportContext) -> Trace:
         """Follow the uuid chain into messages; facts, events and branches into metadata."""
         context = ctx.record.context
         lines = context.get("lines", list(range(len(record.arr()))))
         nodes = _line_nodes(record, lines)
-        chain = _chain(nodes)
+        chain = follow_chain(nodes)
         builder = _Builder()
         for i in chain.path:
             builder.line(i, nodes[i])
-        on_path = set(chain.path)
-        summaries: list[dict[str, Any]] = []
-        for i, node in nodes.items():
-            if i in on_path or _is_conversation(node.value):
-                continue
-            builder.events.append(_event(i, node.value, None))
-            if node.value.get("type") == "summary":
-                summaries.append(
-                    {"summary": node.value.get("summary"), "leaf_uuid": node.value.get("leafUuid")}
-                )
+        summaries = _off_chain(nodes, set(chain.path), builder)
         session = context.get("id") or Path(ctx.path).stem
         metadata = _metadata(nodes, chain, builder)
         metadata["sidechain"] = bool(context.get("sidechain"))
