@@ -127,9 +127,18 @@ def test_two_calls_of_one_response_and_an_error_observation(fixtures: Path) -> N
 
 def test_text_actions_become_the_calls_they_stand_for(fixtures: Path) -> None:
     """Actions without tool_call_metadata become calls of OpenHands' tools; a rejected
-    action is a rejected result; an error nothing asked for is the model's next prompt."""
+    action is a rejected result; an error nothing asked for is the model's next prompt; a
+    command the user ran is a user call, answered like the agent's."""
     (t,) = import_file(fixtures / FIXTURES / "codeact_text_actions.json").traces
-    assert [(c.id, c.name, c.arguments) for c in t.tool_calls()] == [
+    *agent, mine = t.tool_calls()
+    assert (mine.id, mine.requestor, mine.arguments) == (
+        "openhands-11",
+        "user",
+        {"command": "cat /workspace/title.txt"},
+    )
+    assert t.messages[-2].role == "user" and t.tool_results()[-1].output == "Example Domain"
+    assert all(c.requestor == "assistant" for c in agent)
+    assert [(c.id, c.name, c.arguments) for c in agent] == [
         ("openhands-1", "web_read", {"url": "https://example.com"}),
         ("openhands-3", "execute_ipython_cell", {"code": "print(len('Example Domain'))"}),
         (
@@ -139,9 +148,9 @@ def test_text_actions_become_the_calls_they_stand_for(fixtures: Path) -> None:
         ),
         ("openhands-7", "execute_bash", {"command": "rm -rf /workspace/*.bak"}),
     ]
-    rejected = t.tool_results()[-1]
+    rejected = t.tool_results()[-2]
     assert (rejected.is_error, rejected.error_type) == (True, "rejected")
-    stuck = t.messages[-2]
+    stuck = t.messages[-4]
     assert stuck.role == "user" and stuck.metadata["observation"] == "error"
     assert stuck.text == "Agent got stuck in a loop"
     assert [(s.name, s.kind) for s in t.tools] == [

@@ -19,7 +19,9 @@ message; its ``thought`` is the message text. An observation answers the call it
 code, working directory) the structured result. ``error`` observations are error results
 (``error_type`` is their ``error_id``), ``user_rejected`` ones are ``rejected``. An observation
 that answers no call is feedback the model read as its next prompt: a user message marked
-``metadata["observation"]``. ``message`` actions are user and assistant messages; the
+``metadata["observation"]``. Tool actions of the user (commands typed in the GUI terminal)
+are calls with ``requestor="user"`` in a user message. ``message`` actions are user and
+assistant messages; the
 ``system`` action is the system message, and its ``tools`` the tool specs (else the specs of
 the OpenHands tools called). ``finish`` is a call with no result: the run ended there.
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from deploysim._errors import ToolSchemaError
 from deploysim.traces._documents import Document
@@ -161,10 +163,9 @@ class _Conversion:
             self._message(node, source, args)
         elif action == "system":
             self._system(node, args)
-        elif source == "agent":
-            self._call(node, action, args)
         else:
-            self.events.append(e)
+            # The user's own commands (the GUI terminal) change the state too: user calls.
+            self._call(node, action, args, "user" if source == "user" else "assistant")
 
     def _meta(self, node: Node) -> dict[str, Any]:
         e = node.obj()
@@ -198,7 +199,9 @@ class _Conversion:
             except ToolSchemaError as err:
                 raise t.fail(str(err)) from err
 
-    def _call(self, node: Node, action: str, args: dict[str, Any]) -> None:
+    def _call(
+        self, node: Node, action: str, args: dict[str, Any], requestor: Literal["assistant", "user"]
+    ) -> None:
         event_id = node["id"].id()
         meta = self._meta(node)
         meta["actions"] = [action]
@@ -223,11 +226,16 @@ class _Conversion:
             arguments=parsed.arguments,
             raw_arguments=parsed.raw,
             parse_error=parsed.error,
+            requestor=requestor,
         )
         self._calls[event_id] = call_id
         self._names[call_id] = name
         if isinstance(response.get("model"), str) and response["model"] not in self.models:
             self.models.append(response["model"])
+        if requestor == "user":
+            self.messages.append(Message(role="user", parts=[call], metadata=meta))
+            self._open = None
+            return
         if action == "finish":
             self.facts["finished"] = True
         thought = args.get("thought")
