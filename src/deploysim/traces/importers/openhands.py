@@ -21,9 +21,9 @@ code, working directory) the structured result. ``error`` observations are error
 that answers no call is feedback the model read as its next prompt: a user message marked
 ``metadata["observation"]``. Tool actions of the user (commands typed in the GUI terminal)
 are calls with ``requestor="user"`` in a user message. ``message`` actions are user and
-assistant messages; the
-``system`` action is the system message, and its ``tools`` the tool specs (else the specs of
-the OpenHands tools called). ``finish`` is a call with no result: the run ended there.
+assistant messages; the ``system`` action is the system message, and its ``tools`` the tool
+specs (else the specs of the OpenHands tools called). ``finish`` is a call with no result:
+the run ended there.
 
 Events that are not conversation (agent state changes, ``recall``, ``condensation``, null
 observations) go to ``metadata["events"]`` whole, never dropped; ``raw`` keeps the record.
