@@ -213,6 +213,8 @@ def test_in_file_sidechain_is_its_own_trace_linked_to_its_task(fixtures: Path) -
     mcp = main.tool("mcp__github__get_file_contents")
     assert mcp is not None and (mcp.kind, mcp.effect) == ("function", "unknown")
     assert not any(m.metadata.get("uuids") == ["s1-1111"] for m in main.messages)
+    # the user's own bash-mode command changed the workspace: it is marked as such
+    assert [m.metadata.get("user_shell") for m in main.messages[-2:]] == ["input", "output"]
 
 
 def test_compaction_is_followed_and_agent_file_is_linked(fixtures: Path) -> None:

@@ -15,7 +15,8 @@ logged between them following it. Thinking blocks become reasoning, ``tool_use``
 ``structured``). A call the user rejected or cancelled is the error result Claude Code gave
 the model, with ``error_type`` ``rejected`` / ``cancelled``; a tool's input-validation error
 is ``tool_use_error``. ``isMeta`` lines (expanded slash commands, caveats) are user messages
-marked ``is_meta``; compaction summaries are marked ``compact_summary``.
+marked ``is_meta``; compaction summaries are marked ``compact_summary``; the user's own shell
+commands (bash mode) and their output ``user_shell`` (``input`` / ``output``): they ran.
 
 Assistant lines Claude Code made itself (model ``<synthetic>``: API errors, "No response
 requested") are not model output, so they are events, not assistant messages. Events are
@@ -62,6 +63,9 @@ _REFUSALS = (
     ("<tool_use_error>", "tool_use_error"),
 )
 _INTERRUPTED = "[Request interrupted by user"
+# The user's own shell commands (bash mode, "!cmd"): the model reads them as user text, but
+# they ran in the workspace, so later stages must know the state changed outside the agent.
+_USER_SHELL = (("<bash-input>", "input"), ("<bash-stdout>", "output"), ("<bash-stderr>", "output"))
 _LINE_FLAGS = (
     ("isMeta", "is_meta"),
     ("isCompactSummary", "compact_summary"),
@@ -218,6 +222,8 @@ class _Builder:
                 t = t.model_copy(update={"parts": [self._result(r, structured) for r in t.parts]})
             elif t.text.startswith(_INTERRUPTED):
                 extra["interrupted"] = True
+            elif shell := next((k for tag, k in _USER_SHELL if t.text.startswith(tag)), None):
+                extra["user_shell"] = shell
             if t.role == "user":
                 self._open = None  # a user turn ends the response
             self.messages.append(t.model_copy(update={"metadata": {**t.metadata, **extra}}))
