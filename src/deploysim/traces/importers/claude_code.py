@@ -310,10 +310,12 @@ def _off_chain(
 
 
 def _line_nodes(record: Node, lines: list[int]) -> dict[int, Node]:
-    entries = record.arr()
+    """The record's lines by their index in the file (``lines[k]`` is value ``k``'s)."""
+    values = record.arr()
+    if len(lines) != len(values):
+        lines = list(range(len(values)))  # a record made without the file's line numbers
     nodes: dict[int, Node] = {}
-    for i in lines:
-        value = entries[i]
+    for i, value in zip(lines, values, strict=True):
         if isinstance(value, BadLine):
             raise RecordError(f"lines[{i}]", value.reason)
         nodes[i] = Node(value, f"lines[{i}]")
@@ -376,18 +378,19 @@ class ClaudeCodeImporter(Importer):
                 for sid, lines in zip(side_ids, split.sidechains, strict=True)
             }
             main: dict[str, Any] = {"lines": split.main, "id": session, "sidechains": prompts}
-            yield Record(0, entries, None, main)
+            yield Record(0, [entries[i] for i in split.main], None, main)
         first = 1 if split.main else 0
         for k, (lines, trace_id) in enumerate(zip(split.sidechains, side_ids, strict=True)):
             side: dict[str, Any] = {"lines": lines, "id": trace_id, "parent": session}
             side["sidechain"] = True
-            yield Record(first + k, entries, trace_id.rsplit("/", 1)[-1], side)
+            # Each record holds only its own lines: checks run per record stay linear.
+            values = [entries[i] for i in lines]
+            yield Record(first + k, values, trace_id.rsplit("/", 1)[-1], side)
 
     def convert(self, record: Node, ctx: ImportContext) -> Trace:
         """Follow the uuid chain into messages; facts, events and branches into metadata."""
         context = ctx.record.context
-        lines = context.get("lines", list(range(len(record.arr()))))
-        nodes = _line_nodes(record, lines)
+        nodes = _line_nodes(record, context.get("lines", []))
         chain = follow_chain(nodes)
         builder = _Builder()
         for i in chain.path:
@@ -410,5 +413,5 @@ class ClaudeCodeImporter(Importer):
             metadata=metadata,
             tools=_tools(builder.messages),
             messages=builder.messages,
-            raw=[nodes[i].value for i in lines],
+            raw=record.value,
         )
