@@ -8,12 +8,19 @@ from deploysim.errors import DeploysimError
 from deploysim.traces import get_importer, read_document
 
 
-def assert_claims_no_other_format(fmt: str, fixtures: Path, shared_traces: Path) -> None:
-    """The importer ``fmt`` says no to every other format's fixtures and to the real traces."""
+def assert_claims_no_other_format(
+    fmt: str, fixtures: Path, shared_traces: Path, own: str | None = None
+) -> None:
+    """The importer ``fmt`` says no to every other format's fixtures and to the real traces.
+
+    ``own`` names the folder of ``shared_traces`` that holds ``fmt``'s own real traces.
+    """
     sniff = get_importer(fmt).sniff
     others = [p for p in sorted(fixtures.rglob("*")) if p.is_file() and p.parent.name != fmt]
     others += [
-        p for p in sorted(shared_traces.rglob("*")) if p.suffix in (".json", ".eval", ".traj")
+        p
+        for p in sorted(shared_traces.rglob("*"))
+        if p.suffix in (".json", ".eval", ".traj") and p.relative_to(shared_traces).parts[0] != own
     ]
     checked = 0
     for p in others:

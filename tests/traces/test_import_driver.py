@@ -81,4 +81,6 @@ def test_every_format_is_registered() -> None:
         "agentdojo",
         "agentdojo-invariant",
         "swe-agent",
+        "claude-code",
+        "openhands",
     } <= names

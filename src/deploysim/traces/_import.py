@@ -38,6 +38,11 @@ __all__ = [
 # caller never sees a bare KeyError, and --skip-invalid can go on with the next record.
 _SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
+NOT_TRACE_SUFFIX = "not a trace file suffix"
+"""Why a file in a directory was ignored unread: documentation, licences, archives."""
+EMPTY_FILE = "empty file: no records"
+"""Why a file was ignored (or, named directly, refused): it holds no record at all."""
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -168,6 +173,8 @@ def import_file(
     p = Path(path)
     doc = read_document(p, limits)
     imp = get_importer(format) if format else detect_importer(doc)
+    if imp is None and doc.kind == "jsonl" and not doc.data:
+        raise UnknownFormatError(f"{p}: {EMPTY_FILE}")
     if imp is None:
         raise UnknownFormatError(
             f"{p}: no importer recognizes this file; pass --format, one of: "
@@ -209,7 +216,7 @@ def _expand(inputs: Iterable[str | Path], follow_symlinks: bool) -> _Expanded:
                 if f.suffix.lower() in TRACE_SUFFIXES:
                     out.files.append(f)
                 else:
-                    out.ignored.append(IgnoredFile(path=str(f), reason="not a trace file suffix"))
+                    out.ignored.append(IgnoredFile(path=str(f), reason=NOT_TRACE_SUFFIX))
             out.ignored.extend(
                 IgnoredFile(path=str(u.path), reason=u.reason) for u in listing.unread
             )

@@ -33,7 +33,7 @@ from deploysim.traces._reader import Node, parse_arguments, text_of
 from deploysim.traces._registry import ImportContext, Importer, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
 
-__all__ = ["AnthropicImporter", "anthropic_messages"]
+__all__ = ["AnthropicImporter", "anthropic_messages", "anthropic_turn"]
 
 _MARKER_BLOCKS = frozenset(
     {
@@ -238,6 +238,14 @@ def _turn(node: Node, message_id: str | None = None) -> list[Message]:
         )
         for i, (target, parts, other) in enumerate(segments)
     ]
+
+
+def anthropic_turn(node: Node, message_id: str | None = None) -> list[Message]:
+    """Convert one Anthropic API message; a user turn with results becomes tool + user messages.
+
+    Logs that store one API message per record (Claude Code sessions) convert with this.
+    """
+    return _turn(node, message_id)
 
 
 def anthropic_messages(node: Node) -> list[Message]:
