@@ -77,6 +77,10 @@ class Router:
         With ``only``, just those backends of the tool's chain are tried (the replay uses
         this to re-execute the prefix's writes live, never from the recording), and
         :class:`NotServed` is raised when none of them answers.
+
+        Raises:
+            InfrastructureError: the pod failed (a container died, the sidecar is gone);
+                never a tool result.
         """
         spec = self.tools.get(request.name) or ToolSpec(name=request.name)
         notes: list[str] = []
@@ -91,6 +95,9 @@ class Router:
             except NotServed as e:
                 notes.append(f"{b.name}: {e}")
                 continue
+            finally:
+                if b.in_pod:
+                    await self.ctx.check_services(f"a {b.name} call of {request.name}")
             if notes:
                 own = [outcome.note] if outcome.note else []
                 outcome = outcome.model_copy(update={"note": "; ".join([*notes, *own])})
