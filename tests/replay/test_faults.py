@@ -44,7 +44,7 @@ def test_a_sidecar_that_dies_mid_sample_is_infrastructure_and_retried(
 
     monkeypatch.setattr(ShellBackend, "call", killing)
     curl = (
-        "python3 -c \"import urllib.request as u; "
+        'python3 -c "import urllib.request as u; '
         "print(u.urlopen('https://api.corvapay.com/v1/charges', timeout=5).status)\""
     )
     path = scenario(tmp_path / "sc", [trace("sidecar", [bash(KILL), bash(curl)])])
@@ -73,7 +73,9 @@ def test_state_capture_past_its_caps_is_the_agents_behaviour(
     assert summary.errors == {} and summary.retried == {}
     assert summary.completed == summary.samples == 1
     rec = read_record((read_eval_log(summary.path).samples or [])[0])
-    assert "150" in (rec.candidate[0].output or "") or "157286400" in (rec.candidate[0].output or "")
+    assert "150" in (rec.candidate[0].output or "") or "157286400" in (
+        rec.candidate[0].output or ""
+    )
     state: dict[str, Any] = rec.end_state.model_dump()
     # this branch's capture stops at its cap (the error is kept); a bounded capture notes
     # the overflow in a captured state instead: either way it is evidence in the record
