@@ -20,7 +20,7 @@ def test_the_time_limit_defaults_and_is_validated(tmp_path: Path) -> None:
     path = scenario(tmp_path / "a", [trace("t", [bash("true")])])
     assert load_scenario(path).scenario.limits.time_limit == DEFAULT_TIME_LIMIT
     bad = scenario(tmp_path / "b", [trace("t", [bash("true")])], time_limit=0)
-    with pytest.raises(ScenarioError, match="limits.time_limit"):
+    with pytest.raises(ScenarioError, match=r"limits\.time_limit"):
         load_scenario(bad)
 
 
