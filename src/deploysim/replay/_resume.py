@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -70,5 +71,12 @@ def invalidate_unfinished(log_dir: str | Path) -> list[UnfinishedSample]:
             ProvenanceData(author="deploysim replay", reason=_REASON),
         )
         write_eval_log(log, info.name)
-        found += [UnfinishedSample(log=info.name, sample_id=str(s.id), epoch=s.epoch) for s in todo]
+        where = _local(info.name)
+        found += [UnfinishedSample(log=where, sample_id=str(s.id), epoch=s.epoch) for s in todo]
     return found
+
+
+def _local(name: str) -> str:
+    """A log's path, for people: inspect lists local logs as file:// URIs."""
+    parsed = urlparse(name)
+    return unquote(parsed.path) if parsed.scheme == "file" else name
