@@ -6,10 +6,12 @@ import asyncio
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from deploysim.snapshots import load_snapshot
 from deploysim.tools import CallContext, PodServices, Router, ToolRequest
+from deploysim.tools._backends import FunctionBackend
 from deploysim.traces import ToolSpec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,8 +30,9 @@ FAKE_JSON = 'loads = lambda s: {}\ndumps = lambda o, **k: \'{"status": "hijacked
 
 async def test_agent_caused_failures_are_tool_results(base_image: str) -> None:
     """A disk the agent filled, a file past the read limit, a slow query, a module planted to
-    hijack the harness's in-pod clients and an HTTP error answer of the sidecar all come back
-    as tool results the model sees; none raises out of the router."""
+    hijack the harness's in-pod clients, an HTTP error answer of the sidecar and a sidecar that
+    answers too late all come back as tool results the model sees; none raises out of the
+    router or is taken for an infrastructure failure."""
     from deploysim.sandbox import Pod
 
     sd = load_snapshot(REPO / "env_snapshots" / "shop")
@@ -62,7 +65,18 @@ async def test_agent_caused_failures_are_tool_results(base_image: str) -> None:
         services = PodServices(pod)
         try:
             status, _ = await services.call_tool("no_such_tool", {})
-            assert status == 404
+            assert status == 404  # an HTTP error answer is returned, not raised
+            # a running sidecar that answers too late (flooded, say) is not infrastructure:
+            # the function tool gets a timeout error the model sees
+            services._http().timeout = httpx.Timeout(0.00001)
+            with pytest.raises(TimeoutError):
+                await services.request("GET", "/__deploysim/log")
+            late = await FunctionBackend().call(
+                ToolSpec(name="lookup"),
+                ToolRequest(name="lookup", arguments={}),
+                CallContext(pod=pod, services=services),
+            )
+            assert late.is_error and late.error_type == "timeout" and late.provenance == "live"
         finally:
             await services.aclose()
     finally:
