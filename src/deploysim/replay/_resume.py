@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deploysim._errors import InputError
 from deploysim.replay._record import RECORD_KEY
 
 __all__ = ["UnfinishedSample", "invalidate_unfinished", "is_unfinished"]
@@ -48,6 +49,9 @@ def invalidate_unfinished(log_dir: str | Path) -> list[UnfinishedSample]:
     """Invalidate, in place, the samples of ``log_dir``'s logs that have no replay record.
 
     Logs still being written (status ``started``) are left to inspect's own recovery.
+
+    Raises:
+        InputError: a log of the folder cannot be read (names the file).
     """
     from inspect_ai.log import (
         ProvenanceData,
@@ -59,9 +63,12 @@ def invalidate_unfinished(log_dir: str | Path) -> list[UnfinishedSample]:
 
     found: list[UnfinishedSample] = []
     for info in list_eval_logs(str(log_dir)):
-        if read_eval_log(info.name, header_only=True).status == "started":
-            continue
-        log = read_eval_log(info.name)
+        try:
+            if read_eval_log(info.name, header_only=True).status == "started":
+                continue
+            log = read_eval_log(info.name)
+        except (OSError, ValueError) as e:
+            raise InputError(f"{_local(info.name)}: not a readable inspect log: {e}") from e
         todo = [s for s in log.samples or [] if is_unfinished(s) and s.uuid is not None]
         if not todo:
             continue
