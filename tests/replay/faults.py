@@ -56,13 +56,8 @@ def _message(role: str, *parts: dict[str, Any]) -> dict[str, Any]:
     return {"role": role, "parts": list(parts)}
 
 
-def trace(trace_id: str, calls: list[Call]) -> Trace:
-    """A trace: system, user, one assistant turn making ``calls`` (one per message), done."""
-    messages = [
-        _message("system", {"type": "text", "text": "You are the shop's operations agent."}),
-        _message("user", {"type": "text", "text": "Please check the machine."}),
-    ]
-    for i, (name, args) in enumerate(calls):
+def _turn(messages: list[dict[str, Any]], calls: list[Call], first: int) -> None:
+    for i, (name, args) in enumerate(calls, start=first):
         cid = f"call_{i}"
         messages.append(
             _message("assistant", {"type": "tool_call", "id": cid, "name": name, "arguments": args})
@@ -71,6 +66,19 @@ def trace(trace_id: str, calls: list[Call]) -> Trace:
             _message("tool", {"type": "tool_result", "call_id": cid, "output": "recorded"})
         )
     messages.append(_message("assistant", {"type": "text", "text": "All done."}))
+
+
+def trace(trace_id: str, calls: list[Call], then: list[Call] | None = None) -> Trace:
+    """A trace: system, user, an agent turn making ``calls`` (one per message), done; with
+    ``then``, a second user message and a second turn making those calls."""
+    messages = [
+        _message("system", {"type": "text", "text": "You are the shop's operations agent."}),
+        _message("user", {"type": "text", "text": "Please check the machine."}),
+    ]
+    _turn(messages, calls, 0)
+    if then is not None:
+        messages.append(_message("user", {"type": "text", "text": "And now the rest."}))
+        _turn(messages, then, len(calls))
     return Trace.model_validate(
         {
             "id": trace_id,
@@ -81,14 +89,14 @@ def trace(trace_id: str, calls: list[Call]) -> Trace:
     )
 
 
-def scenario(folder: Path, traces: list[Trace], **limits: Any) -> Path:
-    """A scenario replaying ``traces`` from their first agent turn against the shop."""
+def scenario(folder: Path, traces: list[Trace], cut: int = 1, **limits: Any) -> Path:
+    """A scenario replaying ``traces`` from agent turn ``cut`` against the shop."""
     folder.mkdir(parents=True, exist_ok=True)
     write_traces(traces, folder / "traces.jsonl")
     body: dict[str, Any] = {
         "traces": [{"path": "traces.jsonl"}],
         "snapshot": str(SHOP),
-        "cut": 1,
+        "cut": cut,
         "mode": "original",
     }
     if limits:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from deploysim._errors import DeploysimError, InputError
 
-__all__ = ["MissingRecordError", "ScenarioError"]
+__all__ = ["MissingRecordError", "PrefixLimitError", "ScenarioError"]
 
 
 class ScenarioError(InputError):
@@ -32,4 +32,13 @@ class MissingRecordError(DeploysimError):
     Raised by the replay's scorer, so that such a sample is an errored sample (which
     ``deploysim replay`` retries and runs again on resume), never one graded as if the
     candidate had done nothing.
+    """
+
+
+class PrefixLimitError(DeploysimError):
+    """A sample limit ran out while the prefix's calls were re-executed, before hand-over.
+
+    The candidate had not acted yet, so this is not its behaviour: the sample errors (kind
+    ``other``) instead of being graded as a candidate that did nothing. Raise the scenario's
+    ``limits.time_limit``, or cut later.
     """

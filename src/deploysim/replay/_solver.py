@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim.replay._capture import capture_end_state, services_log_length
+from deploysim.replay._errors import PrefixLimitError
 from deploysim.replay._execute import ToolExecutor
 from deploysim.replay._loop import AgentLoop
 from deploysim.replay._original import original_steps, steps_of_turn
@@ -148,6 +149,8 @@ class _Sample:
     started: float
     prefix_entries: int = 0
     """Services log entries the prefix's re-execution made."""
+    handed_over: bool = False
+    """The prefix is rebuilt and the candidate has the turn."""
 
     @property
     def services(self) -> PodServices | None:
@@ -203,6 +206,7 @@ async def _act(sample: _Sample, router: Router, record: ReplayRecord, model: Mod
     sample.prefix_entries = await services_log_length(sample.services)
     record.timings.prefix = time.perf_counter() - t0
     store().set(SCRIPT_KEY, build_script(tp.trace.id, record.original).model_dump(mode="json"))
+    sample.handed_over = True
     user = _resolve(plan.loaded.scenario.user_simulator, "user_simulator")
     loop = AgentLoop(
         state=sample.state,
@@ -252,6 +256,12 @@ async def _run(sample: _Sample) -> None:
             record.end_state = EndState(captured=False, reason="the sample failed before its end")
             _store(record, sample.started)
             raise
+        if not sample.handed_over:
+            raise PrefixLimitError(
+                f"sample {meta.trace_id}@{meta.cut}: the {limit} limit ran out while the "
+                "prefix's calls were re-executed, before the candidate acted; raise "
+                "limits.time_limit or cut later"
+            ) from e
         # a limit is the model's behaviour: graded on what it did, end state included
         record.stop_reason = "time_limit" if limit == "time" else "limit"
         record.limit = limit
