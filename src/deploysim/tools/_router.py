@@ -71,6 +71,11 @@ class Router:
         names = self.chains.get(name, self.fallback or ["recorded", "unavailable"])
         return [get_backend(b) for b in names]
 
+    async def _check_pod(self, b: Backend, request: ToolRequest) -> None:
+        # an in-pod call whose sidecar died only says "connection refused": not the agent's
+        if b.in_pod:
+            await self.ctx.check_services(f"a {b.name} call of {request.name}")
+
     async def call(self, request: ToolRequest, *, only: Sequence[str] | None = None) -> ToolOutcome:
         """Answer a call through the first backend that serves it.
 
@@ -94,10 +99,9 @@ class Router:
                 outcome = await b.call(spec, request, self.ctx)
             except NotServed as e:
                 notes.append(f"{b.name}: {e}")
+                await self._check_pod(b, request)
                 continue
-            finally:
-                if b.in_pod:
-                    await self.ctx.check_services(f"a {b.name} call of {request.name}")
+            await self._check_pod(b, request)
             if notes:
                 own = [outcome.note] if outcome.note else []
                 outcome = outcome.model_copy(update={"note": "; ".join([*notes, *own])})
