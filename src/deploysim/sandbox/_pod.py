@@ -450,13 +450,14 @@ class Pod:
     async def admin_call(self, method: str, path: str, json_body: Any = None) -> tuple[int, Any]:
         """Call the services sidecar's admin or tool API (over its host-only socket).
 
-        Returns (HTTP status, decoded JSON body; the text when the body is not JSON; None when
-        empty). Any HTTP status is an answer, never an exception.
+        Returns (HTTP status, decoded JSON body or None when empty). Any HTTP status is an
+        answer, never an exception.
 
         Raises:
             ServicesUnavailableError: the pod has no sidecar, or it died or broke (the message
                 names the pod and what became of the container).
             TimeoutError: the sidecar is running but did not answer within 60 s.
+            ValueError: the sidecar answered with a body that does not decode as JSON.
         """
         import httpx
 
@@ -480,10 +481,13 @@ class Pod:
             return resp.status_code, None
         try:
             return resp.status_code, resp.json()
-        except (ValueError, RecursionError):
-            # not JSON (a plain-text 500), or nested past the parser (bodies the agent sent):
-            # still an answer of the sidecar, so the caller gets its text
-            return resp.status_code, resp.text
+        except (ValueError, RecursionError) as e:
+            # the sidecar answered, but with a plain-text error or JSON nested past the parser
+            # (bodies the agent sent): not infrastructure; the caller decides what it means
+            raise ValueError(
+                f"services sidecar of pod {self.id} answered {method} {path} with "
+                f"{resp.status_code} and a body that does not decode as JSON: {type(e).__name__}"
+            ) from e
 
 
 def _tail_logs(container: Any) -> str:
