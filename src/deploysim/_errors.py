@@ -23,6 +23,7 @@ Three kinds of failure are kept apart and never mixed (STYLE.md, rule 6):
         ├── EngineUnavailableError  (deploysim.sandbox) no Docker engine answers
         ├── ImageBuildError         (deploysim.sandbox) a build failed; names its build log
         ├── ContainerDiedError      (deploysim.sandbox) a pod container died or was OOM-killed
+        ├── ServicesUnavailableError (deploysim.sandbox) a pod's services sidecar is gone
         └── ExecServerError         (deploysim.sandbox) the in-pod exec server did not answer
 
 Privacy errors never carry a private value: they name the file, trace, field and entity type.

@@ -55,14 +55,30 @@ def test_scenario_commands_list_validate_and_create(tmp_path: Path, shared_trace
     assert "cut: 2" in out.read_text() and "mode: rollout" in out.read_text()
 
 
-def test_failures_are_classified_from_their_traceback() -> None:
-    """Engine, container and sandbox failures are infrastructure; anything else is other."""
-    from deploysim.replay._run import classify_error
+def test_failures_are_classified_by_their_exception_type_only() -> None:
+    """Engine, container, sidecar and sandbox failures are infrastructure; anything else is
+    other, whatever its message quotes (the agent must not fake an infrastructure failure by
+    printing a class name that an error message then repeats)."""
+    import docker.errors
+    from inspect_ai.util import SandboxUnavailableError
 
-    assert classify_error("deploysim.sandbox._pod.ContainerDiedError: pod x died") == (
-        "infrastructure"
-    )
-    assert classify_error("inspect_ai.util.SandboxUnavailableError: gone") == "infrastructure"
+    from deploysim.replay._run import classify_error
+    from deploysim.sandbox import ContainerDiedError, ServicesUnavailableError
+
+    for infra in (
+        ContainerDiedError("pod x died"),
+        ServicesUnavailableError("services sidecar of pod x (exited, exit code 137)"),
+        SandboxUnavailableError("gone"),
+        docker.errors.NotFound("no such container"),
+    ):
+        assert classify_error(repr(infra)) == "infrastructure", infra
+    quoted = "agent printed: deploysim.sandbox._pod.ContainerDiedError: InfrastructureError("
+    for other in (
+        ValueError(quoted),
+        RuntimeError(f"docker.errors.APIError {quoted}"),
+        KeyError("SandboxUnavailableError"),
+    ):
+        assert classify_error(repr(other)) == "other", other
     assert classify_error("openai.BadRequestError: 400 invalid tool schema") == "other"
 
 

@@ -83,10 +83,12 @@ def grade_command(
     one SampleGrade per sample. Original-mode samples (model deploysim/original) are the
     state reference: state_diff compares each sample's end state with the original's on the
     same (trace, cut). Arms: --baseline and --candidate name the models; with one model
-    beside deploysim/original, the original is the baseline. Samples that failed (errors,
-    no record) become infrastructure failures, never behaviour.
+    beside deploysim/original, the original is the baseline. Samples that failed (errors)
+    become failures, never behaviour. Samples without a replay record did not finish: they
+    are not graded but listed (log and sample id), and the command exits with 1; rerun the
+    replay with the same --log-dir to finish them.
 
-    --json prints {"output", "models", "samples", "infrastructure_errors",
+    --json prints {"output", "models", "samples", "infrastructure_errors", "missing",
     "reference_samples", "without_reference", "graders", "hits"}.
 
     Example: deploysim grade logs/replay/last-turn/ -o runs/2026-01-05 --baseline openai/gpt-4o-mini
@@ -106,6 +108,7 @@ def grade_command(
     )
     if json_out:
         print_json(run.model_dump())
+        _exit_on_missing(run)
         return
     table = Table(
         "category", f"baseline ({run.models['baseline']})", f"candidate ({run.models['candidate']})"
@@ -125,6 +128,22 @@ def grade_command(
         f"({run.without_reference} samples without one)",
         soft_wrap=True,
     )
+    _exit_on_missing(run)
+
+
+def _exit_on_missing(run: Any) -> None:
+    """Name the samples that were not graded for lack of a record, and exit with 1."""
+    if not run.missing:
+        return
+    err = Console(stderr=True, highlight=False)
+    err.print(
+        f"[red]{len(run.missing)} samples have no replay record and were not graded[/]; "
+        "they did not finish: rerun `deploysim replay` with the same --log-dir to run them",
+        soft_wrap=True,
+    )
+    for m in run.missing:
+        err.print(f"  {escape(m.log)}: sample {escape(m.sample_id)} ({escape(m.model)})")
+    raise typer.Exit(1)
 
 
 def stage_lights_command(

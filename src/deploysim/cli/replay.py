@@ -14,7 +14,7 @@ from rich.table import Table
 from deploysim.cli._output import err_console, print_json
 from deploysim.replay import parse_cut, read_scenario
 from deploysim.replay._author import new_scenario
-from deploysim.replay._run import ReplayRun, run_replay
+from deploysim.replay._run import LogSummary, ReplayRun, run_replay
 
 __all__ = ["app", "replay_command"]
 
@@ -46,8 +46,17 @@ def _scenario_for(target: Path, tools: Path | None, snapshot: Path | None, log_d
     return out
 
 
+def _errors_cell(s: LogSummary) -> str:
+    parts = [f"{k} {v}" for k, v in s.errors.items()]
+    if s.missing_records:
+        parts.append(f"no record {s.missing_records}")
+    return ", ".join(parts) or "-"
+
+
 def _table(run: ReplayRun) -> Table:
-    table = Table("model", "status", "samples", "diverged", "errors", "retried", "provenance")
+    table = Table(
+        "model", "status", "samples", "diverged", "stopped by", "errors", "retried", "provenance"
+    )
     for s in run.logs:
         rate = f"{s.diverged}/{s.completed}" + (
             f" ({s.divergence_rate:.0%})" if s.divergence_rate is not None else ""
@@ -57,7 +66,8 @@ def _table(run: ReplayRun) -> Table:
             s.status,
             f"{s.completed}/{s.samples}",
             rate,
-            ", ".join(f"{k} {v}" for k, v in s.errors.items()) or "-",
+            ", ".join(f"{k} limit {v}" for k, v in sorted(s.limits.items())) or "-",
+            _errors_cell(s),
             ", ".join(f"{k} {v}" for k, v in s.retried.items()) or "-",
             ", ".join(f"{k} {v}" for k, v in sorted(s.provenance.items())) or "-",
         )
@@ -104,6 +114,14 @@ def replay_command(
     retries: Annotated[
         int, typer.Option("--retries", help="Retries of a sample that failed (infrastructure).")
     ] = 3,
+    time_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--time-limit",
+            min=0,
+            help="Wall-clock seconds per sample (default: the scenario's, 1800; 0: none).",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Replay recorded traces with a candidate model in rebuilt sandboxes (inspect evals).
@@ -111,9 +129,12 @@ def replay_command(
     Writes one .eval log per model to --log-dir (open them with `inspect view`). Run the
     same command again to resume an interrupted run: finished samples are kept. Failed
     samples are retried and reported apart from model behaviour. --mode original replays the
-    recorded agent itself (model deploysim/original): the noise floor.
+    recorded agent itself (model deploysim/original): the noise floor. --time-limit ends a
+    sample after that many seconds (stop reason time_limit, graded on what it did).
 
     Example: deploysim replay scenarios/shop/support.yaml --model openai/gpt-4o --baseline openai/o3
+
+    Example: deploysim replay scenarios/shop/support.yaml --model openai/gpt-4o --time-limit 600
     """
     if mode is not None and mode not in ("resample", "rollout", "original"):
         raise typer.BadParameter("--mode must be resample, rollout or original")
@@ -150,12 +171,15 @@ def replay_command(
         max_samples=max_samples,
         limit=limit,
         retry_on_error=retries,
+        time_limit=time_limit,
         model_args=_model_args(model_arg or []),
         display="rich" if interactive else "none",
     )
     if json_out:
         print_json(run.model_dump())
     else:
+        if run.rerun:
+            typer.echo(f"ran again {len(run.rerun)} samples of earlier logs that had no record")
         Console().print(_table(run))
         typer.echo(f"logs: {run.log_dir}  (inspect view --log-dir {run.log_dir})")
     if not run.success or not run.logs:

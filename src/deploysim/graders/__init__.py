@@ -34,7 +34,13 @@ from deploysim.graders._grade import (
     sample_grade,
 )
 from deploysim.graders._judge import JudgeVerdict, judge_prompt, parse_verdict, run_judge
-from deploysim.graders._logs import GradeRun, LoggedSample, grade_logs, read_log_samples
+from deploysim.graders._logs import (
+    GradeRun,
+    LoggedSample,
+    MissingSample,
+    grade_logs,
+    read_log_samples,
+)
 from deploysim.graders._model import (
     Evidence,
     GradeInput,
@@ -103,6 +109,7 @@ __all__ = [
     "GraderOutput",
     "JudgeVerdict",
     "LoggedSample",
+    "MissingSample",
     "RiskCategory",
     "Rubric",
     "RubricError",

@@ -14,10 +14,12 @@ model's samples. Three roles:
   other model;
 - the **candidate** arm: the logs of the other model.
 
-A sample that ended in error, or carries no replay record, is graded as an infrastructure
-failure (``SampleGrade.infrastructure_error``), never as behaviour. When a sample appears in
-several logs of an arm (a failed attempt and its retry), the graded one wins, then the
-latest log.
+A sample that ended in error is graded as a failure (``SampleGrade.infrastructure_error``),
+never as behaviour. A sample that ended without error but carries no replay record did not
+finish: it is not graded at all, but listed in ``GradeRun.missing`` (log and sample id) to be
+run again (``deploysim replay`` with the same log folder resumes it). When a sample appears in
+several logs of an arm (a failed attempt and its retry), the graded one wins, then an errored
+one, then the latest log.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from deploysim.graders._transcript import transcript_from_messages
 from deploysim.replay import RECORD_KEY, ReplayRecord
 from deploysim.replay._run import classify_error
 
-__all__ = ["GradeRun", "LoggedSample", "grade_logs", "read_log_samples"]
+__all__ = ["GradeRun", "LoggedSample", "MissingSample", "grade_logs", "read_log_samples"]
 
 ORIGINAL_MODEL = "deploysim/original"
 
@@ -56,6 +58,18 @@ class LoggedSample(NamedTuple):
     record: ReplayRecord | None
     input: GradeInput | None
     error: str | None
+    missing: bool = False
+    """No error and no replay record: the sample did not finish (never graded)."""
+
+
+class MissingSample(BaseModel):
+    """A sample that has no replay record: not graded, to be run again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    log: str
+    sample_id: str
+    model: str
 
 
 class GradeRun(BaseModel):
@@ -67,6 +81,10 @@ class GradeRun(BaseModel):
     models: dict[str, str] = Field(description="Arm -> model.")
     samples: dict[str, int] = Field(description="Grades per arm.")
     infrastructure_errors: dict[str, int] = Field(default_factory=dict)
+    missing: list[MissingSample] = Field(
+        default_factory=list,
+        description="Samples without a replay record: not graded; rerun the replay to finish them.",
+    )
     reference_samples: int = Field(description="Original-mode samples used as state references.")
     without_reference: int = Field(description="Graded samples whose state had no reference.")
     graders: list[str]
@@ -92,13 +110,14 @@ def _where(sample: Any) -> tuple[str, int]:
 def _sample(path: str, model: str, mode: str | None, sample: Any) -> LoggedSample:
     trace_id, cut = _where(sample)
     if sample.error is not None:
-        kind = classify_error(f"{sample.error.message}\n{sample.error.traceback}")
+        kind = classify_error(sample.error.message)
         error = f"{kind}: {sample.error.message.strip()[:500]}"
         return LoggedSample(path, model, mode, str(sample.id), trace_id, cut, None, None, error)
     data = (sample.store or {}).get(RECORD_KEY)
     if data is None:
-        error = "no replay record in the sample's store (the solver did not finish)"
-        return LoggedSample(path, model, mode, str(sample.id), trace_id, cut, None, None, error)
+        return LoggedSample(
+            path, model, mode, str(sample.id), trace_id, cut, None, None, None, missing=True
+        )
     record = checked_record(data, f"{path}, sample {sample.id}")
     g = GradeInput(
         record=record,
@@ -156,12 +175,17 @@ def _arms(
     )
 
 
+def _rank(s: LoggedSample) -> int:
+    """Which attempt of a sample to keep: graded, then errored, then one without a record."""
+    return 2 if s.input is not None else 1 if s.error is not None else 0
+
+
 def _dedupe(samples: list[LoggedSample]) -> list[LoggedSample]:
     best: dict[tuple[str, str], LoggedSample] = {}
     for s in sorted(samples, key=lambda s: s.log):
         key = (s.model, s.sample_id)
         old = best.get(key)
-        if old is None or s.error is None or old.error is not None:
+        if old is None or _rank(s) >= _rank(old):
             best[key] = s
     return list(best.values())
 
@@ -216,14 +240,25 @@ def grade_logs(
 ) -> GradeRun:
     """Grade replay logs and write the run's grades file.
 
+    Samples without a replay record are not graded; they are listed in ``missing``.
+
     Raises:
         GraderError: unreadable logs, or arms that cannot be told apart.
     """
-    samples = _dedupe([s for p in logs for s in read_log_samples(p)])
-    if not samples:
+    found = _dedupe([s for p in logs for s in read_log_samples(p)])
+    if not found:
         raise GraderError(f"no samples in {', '.join(str(p) for p in logs)}")
+    has_original = any(s.model == ORIGINAL_MODEL for s in found)
+    arms = _arms({s.model for s in found}, has_original, baseline, candidate)
+    # a sample without its record did not finish: never graded (not even as a failure), only
+    # listed, so that a forecast is not read off samples in which nothing seemed to happen
+    missing = [
+        MissingSample(log=s.log, sample_id=s.sample_id, model=s.model)
+        for s in found
+        if s.missing and (s.model in arms or s.model == ORIGINAL_MODEL)
+    ]
+    samples = [s for s in found if not s.missing]
     originals = [s for s in samples if s.model == ORIGINAL_MODEL]
-    arms = _arms({s.model for s in samples}, bool(originals), baseline, candidate)
     references = {
         (s.trace_id, s.cut, _window(s.mode)): s.record for s in originals if s.record is not None
     }
@@ -239,7 +274,8 @@ def grade_logs(
         _grade_all(chosen, references, graders, options or {}, out_dir, concurrency)
     )
     written = write_grades(target if target.suffix == ".jsonl" else out_dir, grades)
-    return _summary(written, arms, grades, references, chosen, graders)
+    run = _summary(written, arms, grades, references, chosen, graders)
+    return run.model_copy(update={"missing": missing})
 
 
 def _summary(

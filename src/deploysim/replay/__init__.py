@@ -14,7 +14,7 @@ is ``deploysim/<policy>``. Importing this package does not import inspect-ai.
 """
 
 from deploysim.replay._cuts import CutPoint, agent_turns, cut_points
-from deploysim.replay._errors import ScenarioError
+from deploysim.replay._errors import MissingRecordError, PrefixLimitError, ScenarioError
 from deploysim.replay._load import LoadedScenario, load_scenario
 from deploysim.replay._paths import SHARED_DATA_VAR, expand_path, shared_data_dir
 from deploysim.replay._record import (
@@ -51,8 +51,10 @@ __all__ = [
     "CutSpec",
     "EndState",
     "LoadedScenario",
+    "MissingRecordError",
     "Mode",
     "PrefixCall",
+    "PrefixLimitError",
     "ReplayRecord",
     "Scenario",
     "ScenarioError",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from deploysim._errors import InfrastructureError
 from deploysim.replay._plan import ReplayPlan, TracePlan
 from deploysim.replay._prefix import LIVE_BACKENDS
 from deploysim.replay._record import EndState
@@ -32,12 +33,18 @@ if TYPE_CHECKING:
     from deploysim.tools import PodServices
 
 __all__ = [
+    "AGENT_CAUSED",
     "canonical_row",
     "capture_end_state",
     "row_key",
     "services_log_length",
     "workspace_reachable",
 ]
+
+AGENT_CAUSED: tuple[type[Exception], ...] = (OSError, OverflowError, ValueError, RecursionError)
+"""What a capture raises on conditions the agent can cause: OSError (a full disk, odd files,
+``TimeoutError`` of a busy sidecar), OverflowError (a cap), ValueError and RecursionError
+(content that does not decode). Infrastructure failures are none of these."""
 
 _POD_BACKENDS = frozenset(LIVE_BACKENDS) - {"function"}
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -131,7 +138,32 @@ async def _services_only(
 async def capture_end_state(
     pod: Pod, services: PodServices | None, plan: ReplayPlan, tp: TracePlan, prefix: int
 ) -> EndState:
-    """Files, rows and services effects of the sample, relative to the pod's start."""
+    """Files, rows and services effects of the sample, relative to the pod's start.
+
+    What the agent left can stop a capture: a full disk, files or rows past the capture's
+    caps, a sidecar it flooded until it no longer answers in time, bodies nested past the
+    JSON parser. Those are the agent's behaviour, so they give a record with
+    ``captured=False`` and the ``error`` noted, never a failed sample.
+
+    Raises:
+        InfrastructureError: the pod itself failed (a container died, the sidecar is gone).
+    """
+    try:
+        return await _capture(pod, services, plan, tp, prefix)
+    except InfrastructureError:
+        raise
+    except AGENT_CAUSED as e:
+        return EndState(
+            captured=False,
+            reason="the capture stopped on what the agent left in the pod",
+            error=f"{type(e).__name__}: {e}"[:2000],
+            services_log_prefix_entries=prefix,
+        )
+
+
+async def _capture(
+    pod: Pod, services: PodServices | None, plan: ReplayPlan, tp: TracePlan, prefix: int
+) -> EndState:
     if not workspace_reachable(tp):
         return await _services_only(services, plan, tp, prefix)
     state = await pod.capture_state()

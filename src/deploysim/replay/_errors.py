@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deploysim._errors import InputError
+from deploysim._errors import DeploysimError, InputError
 
-__all__ = ["ScenarioError"]
+__all__ = ["MissingRecordError", "PrefixLimitError", "ScenarioError"]
 
 
 class ScenarioError(InputError):
@@ -24,3 +24,21 @@ class ScenarioError(InputError):
         self.reason = reason
         where = self.path + (f", field {field}" if field else "")
         super().__init__(f"{where}: {reason}")
+
+
+class MissingRecordError(DeploysimError):
+    """A replay sample carries no replay record: it did not finish and must be re-run.
+
+    Raised by the replay's scorer, so that such a sample is an errored sample (which
+    ``deploysim replay`` retries and runs again on resume), never one graded as if the
+    candidate had done nothing.
+    """
+
+
+class PrefixLimitError(DeploysimError):
+    """A sample limit ran out while the prefix's calls were re-executed, before hand-over.
+
+    The candidate had not acted yet, so this is not its behaviour: the sample errors (kind
+    ``other``) instead of being graded as a candidate that did nothing. Raise the scenario's
+    ``limits.time_limit``, or cut later.
+    """

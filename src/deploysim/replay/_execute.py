@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from inspect_ai.model import ChatMessageTool
     from inspect_ai.tool import ToolCall
 
-__all__ = ["Executed", "ToolExecutor"]
+__all__ = ["INTERRUPTED", "Executed", "ToolExecutor"]
+
+INTERRUPTED = "interrupted: the sample ended (a limit, or cancelled) while this call ran"
 
 
 class Executed(NamedTuple):
@@ -77,31 +79,44 @@ class ToolExecutor:
             )
         return ChatMessageTool(content=outcome.output, tool_call_id=call.id, function=call.function)
 
-    async def run(self, calls: list[ToolCall], turn: int) -> Executed:
-        """Execute the calls of one assistant message."""
+    def _step(self, call: ToolCall, turn: int, outcome: ToolOutcome | None, seconds: float) -> Step:
+        arguments = dict(call.arguments)
+        return Step(
+            kind="tool_call",
+            turn=turn,
+            tool=call.function,
+            call_id=call.id,
+            arguments=arguments,
+            effect=self.plan.effect(call.function, arguments),
+            output=outcome.output if outcome else None,
+            is_error=outcome.is_error if outcome else False,
+            provenance=outcome.provenance if outcome else None,
+            backend=outcome.backend if outcome else None,
+            note=outcome.note if outcome else INTERRUPTED,
+            seconds=round(seconds, 4),
+        )
+
+    async def run(self, calls: list[ToolCall], turn: int, steps: list[Step]) -> Executed:
+        """Execute the calls of one assistant message, appending each step to ``steps``.
+
+        Steps go into ``steps`` as the calls finish, so a sample stopped by a limit (or
+        cancelled) keeps what it did; the call in flight gets a step without output, noted
+        :data:`INTERRUPTED`.
+        """
         messages: list[ChatMessageTool] = []
-        steps: list[Step] = []
+        done: list[Step] = []
         total = 0.0
         for call in calls:
             t0 = time.perf_counter()
-            outcome = await self._outcome(call)
+            try:
+                outcome = await self._outcome(call)
+            except BaseException:
+                steps.append(self._step(call, turn, None, time.perf_counter() - t0))
+                raise
             seconds = time.perf_counter() - t0
             total += seconds
             messages.append(self.message(call, outcome))
-            steps.append(
-                Step(
-                    kind="tool_call",
-                    turn=turn,
-                    tool=call.function,
-                    call_id=call.id,
-                    arguments=dict(call.arguments),
-                    effect=self.plan.effect(call.function, dict(call.arguments)),
-                    output=outcome.output,
-                    is_error=outcome.is_error,
-                    provenance=outcome.provenance,
-                    backend=outcome.backend,
-                    note=outcome.note,
-                    seconds=round(seconds, 4),
-                )
-            )
-        return Executed(messages, steps, total)
+            step = self._step(call, turn, outcome, seconds)
+            steps.append(step)
+            done.append(step)
+        return Executed(messages, done, total)

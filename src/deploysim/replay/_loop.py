@@ -58,9 +58,8 @@ class AgentLoop:
                 rec.candidate.append(Step(kind="message", turn=turn, text=message.text))
             if not message.tool_calls:
                 return "turn_end"
-            done = await self.executor.run(message.tool_calls, turn)
+            done = await self.executor.run(message.tool_calls, turn, rec.candidate)
             self.state.messages.extend(done.messages)
-            rec.candidate.extend(done.steps)
             rec.timings.tools += done.seconds
         return "max_steps"
 

@@ -60,7 +60,12 @@ StopReason = Literal[
     "max_steps",
     "max_turns",
     "model_error",
+    "time_limit",
+    "limit",
 ]
+"""Why the candidate stopped. ``time_limit``: the sample's wall-clock limit ran out (inspect's
+``time_limit``; the sample is model behaviour, graded on what it did); ``limit``: another
+inspect sample limit (``ReplayRecord.limit`` says which)."""
 
 
 class _Model(BaseModel):
@@ -136,6 +141,11 @@ class EndState(_Model):
     captured: bool
     scope: Literal["full", "services", "none"] = "none"
     reason: str | None = Field(default=None, description="Why nothing was captured.")
+    error: str | None = Field(
+        default=None,
+        description="What stopped the capture, when something the agent made did (a full "
+        "disk, a file past the caps, a flooded sidecar): evidence, not an infrastructure error.",
+    )
     files: list[dict[str, Any]] = Field(default_factory=list)
     rows: list[dict[str, Any]] = Field(default_factory=list)
     new_tables: list[str] = Field(default_factory=list)
@@ -190,6 +200,9 @@ class ReplayRecord(_Model):
     )
     divergence: str | None = Field(default=None, description="How that turn differed.")
     stop_reason: StopReason = "turn_end"
+    limit: str | None = Field(
+        default=None, description="The inspect sample limit that ended the sample (time, ...)."
+    )
     provenance_counts: dict[str, int] = Field(default_factory=dict)
     end_state: EndState = Field(default_factory=lambda: EndState(captured=False))
     timings: Timings = Field(default_factory=Timings)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from deploysim.replay._errors import ScenarioError
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT",
     "Binding",
     "CutSpec",
     "Mode",
@@ -41,6 +42,9 @@ __all__ = [
 Mode = Literal["resample", "rollout", "original"]
 Binding = Literal["live", "recorded", "emulated", "unavailable"]
 CutSpec = Literal["last", "each"] | int
+DEFAULT_TIME_LIMIT = 1800
+"""Seconds a sample may run by default: far above a real rollout (30 turns of 30 steps of a
+slow model), low enough that an agent looping on slow commands cannot hold a run for hours."""
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
@@ -85,6 +89,13 @@ class ScenarioLimits(_Model):
         default=10, ge=0, description="Simulated user turns after divergence (rollout)."
     )
     tool_timeout: float = Field(default=180.0, gt=0, description="Seconds per live tool call.")
+    time_limit: int | None = Field(
+        default=DEFAULT_TIME_LIMIT,
+        ge=1,
+        description="Wall-clock seconds per sample, pod start excluded (inspect's time_limit); "
+        "the sample then ends with stop_reason time_limit and is graded on what it did. "
+        "null: no limit.",
+    )
 
 
 class Scenario(_Model):

@@ -12,7 +12,9 @@ Steps, each a named function below:
 
 Infrastructure failures (a dead container, the engine gone) propagate as exceptions: inspect
 marks the sample as errored and retries it (``retry_on_error``); they are never recorded as
-model behaviour.
+model behaviour. A sample limit (the wall-clock ``time_limit``, inspect's message or token
+limits) is model behaviour: the record is completed (``stop_reason: time_limit``, the end
+state captured) before inspect ends the sample and scores it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim.replay._capture import capture_end_state, services_log_length
+from deploysim.replay._errors import PrefixLimitError
 from deploysim.replay._execute import ToolExecutor
 from deploysim.replay._loop import AgentLoop
 from deploysim.replay._original import original_steps, steps_of_turn
@@ -46,6 +49,8 @@ __all__ = ["META_KEY", "SampleMeta", "replay_solver"]
 
 META_KEY = "deploysim"
 """Sample metadata key of :class:`SampleMeta`."""
+CAPTURE_GRACE = 60.0
+"""Seconds the end-state capture may take after a limit stopped the sample."""
 
 
 class SampleMeta(BaseModel):
@@ -142,6 +147,10 @@ class _Sample:
     pod: Pod | None
     ctx: CallContext
     started: float
+    prefix_entries: int = 0
+    """Services log entries the prefix's re-execution made."""
+    handed_over: bool = False
+    """The prefix is rebuilt and the candidate has the turn."""
 
     @property
     def services(self) -> PodServices | None:
@@ -149,6 +158,8 @@ class _Sample:
 
 
 async def _handover(plan: ReplayPlan, tp: TracePlan, meta: SampleMeta, state: TaskState) -> None:
+    import anyio
+
     started = time.perf_counter()
     pod = _pod() if plan.needs_pod() else None
     sample = _Sample(plan, tp, meta, state, pod, _context(plan, tp, pod), started)
@@ -156,23 +167,46 @@ async def _handover(plan: ReplayPlan, tp: TracePlan, meta: SampleMeta, state: Ta
         await _run(sample)
     finally:
         if sample.services is not None:
-            await sample.services.aclose()
+            with anyio.CancelScope(shield=True):  # closes even when a limit cancelled us
+                await sample.services.aclose()
 
 
-async def _run(sample: _Sample) -> None:
-    from inspect_ai.model import get_model
+def _limit_hit(error: BaseException) -> str | None:
+    """The inspect sample limit behind ``error`` (``time``, ``message``...), or None.
+
+    Message and token limits are raised as ``LimitExceededError`` where they are counted;
+    the time and working limits cancel the solver (the error is raised outside it), so a
+    cancellation is a limit exactly when one of them is used up.
+    """
+    import anyio
+    from inspect_ai.util import LimitExceededError, sample_limits
+
+    if isinstance(error, LimitExceededError):
+        return error.type
+    if not isinstance(error, anyio.get_cancelled_exc_class()):
+        return None
+    try:
+        limits = sample_limits()
+    except RuntimeError:  # outside a sample: no limits to have hit
+        return None
+    for name, lim in (("time", limits.time), ("working", limits.working)):
+        if lim.limit is not None and lim.usage >= lim.limit:
+            return name
+    return None
+
+
+async def _act(sample: _Sample, router: Router, record: ReplayRecord, model: Model) -> None:
+    """Re-execute the prefix, hand over, and let the candidate act."""
     from inspect_ai.util import store
 
     plan, tp, meta = sample.plan, sample.tp, sample.meta
-    router = Router(tp.trace.tools, sample.ctx, plan.loaded.snapshot, tp.chains)
-    model = get_model()
-    record = _new_record(plan, tp, meta, model)
     t0 = time.perf_counter()
     record.prefix_calls = await replay_prefix(router, tp, meta.cut)
     record.fidelity_warnings = fidelity_warnings(record.prefix_calls)
-    prefix_entries = await services_log_length(sample.services)
+    sample.prefix_entries = await services_log_length(sample.services)
     record.timings.prefix = time.perf_counter() - t0
     store().set(SCRIPT_KEY, build_script(tp.trace.id, record.original).model_dump(mode="json"))
+    sample.handed_over = True
     user = _resolve(plan.loaded.scenario.user_simulator, "user_simulator")
     loop = AgentLoop(
         state=sample.state,
@@ -183,22 +217,61 @@ async def _run(sample: _Sample) -> None:
         limits=plan.loaded.scenario.limits,
         user=UserSimulator(user, tp.trace) if user is not None else None,
     )
+    if plan.loaded.scenario.mode == "resample":
+        await loop.resample(meta.turn)
+    else:
+        await loop.rollout(meta.turn)
+
+
+async def _capture(sample: _Sample) -> EndState:
+    if sample.pod is None:
+        return EndState(captured=False, reason="no pod: nothing was executed live")
+    return await capture_end_state(
+        sample.pod, sample.services, sample.plan, sample.tp, sample.prefix_entries
+    )
+
+
+async def _capture_after_limit(sample: _Sample) -> EndState:
+    """The end state of a sample a limit stopped: shielded from the limit's cancellation."""
+    import anyio
+
+    with anyio.move_on_after(CAPTURE_GRACE, shield=True):
+        return await _capture(sample)
+    reason = f"the capture did not finish within {CAPTURE_GRACE:.0f} s after the limit"
+    return EndState(captured=False, reason=reason)
+
+
+async def _run(sample: _Sample) -> None:
+    from inspect_ai.model import get_model
+
+    plan, tp, meta = sample.plan, sample.tp, sample.meta
+    router = Router(tp.trace.tools, sample.ctx, plan.loaded.snapshot, tp.chains)
+    model = get_model()
+    record = _new_record(plan, tp, meta, model)
     try:
-        if plan.loaded.scenario.mode == "resample":
-            await loop.resample(meta.turn)
-        else:
-            await loop.rollout(meta.turn)
-    except BaseException:
-        record.end_state = EndState(captured=False, reason="the sample failed before its end")
+        await _act(sample, router, record, model)
+    except BaseException as e:
+        limit = _limit_hit(e)
+        if limit is None:
+            record.end_state = EndState(captured=False, reason="the sample failed before its end")
+            _store(record, sample.started)
+            raise
+        if not sample.handed_over:
+            raise PrefixLimitError(
+                f"sample {meta.trace_id}@{meta.cut}: the {limit} limit ran out while the "
+                "prefix's calls were re-executed, before the candidate acted; raise "
+                "limits.time_limit or cut later"
+            ) from e
+        # a limit is the model's behaviour: graded on what it did, end state included
+        record.stop_reason = "time_limit" if limit == "time" else "limit"
+        record.limit = limit
+        t0 = time.perf_counter()
+        record.end_state = await _capture_after_limit(sample)
+        record.timings.capture = time.perf_counter() - t0
         _store(record, sample.started)
         raise
     t0 = time.perf_counter()
-    if sample.pod is not None:
-        record.end_state = await capture_end_state(
-            sample.pod, sample.services, plan, tp, prefix_entries
-        )
-    else:
-        record.end_state = EndState(captured=False, reason="no pod: nothing was executed live")
+    record.end_state = await _capture(sample)
     record.timings.capture = time.perf_counter() - t0
     _store(record, sample.started)
 

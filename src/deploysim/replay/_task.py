@@ -7,7 +7,8 @@ r"""The inspect-ai task ``deploysim/replay``: one sample per (trace, cut point).
     inspect eval deploysim/replay -T scenario=... -T mode=original     # the noise floor
 
 Task arguments override the scenario's own settings: ``mode``, ``cut``, ``user_simulator``,
-``simulator`` (model names). The simulators can also be bound as inspect model roles
+``simulator`` (model names), ``time_limit`` (seconds per sample; 0 for none). The simulators
+can also be bound as inspect model roles
 (``--model-role user_simulator=openai/gpt-4o-mini``, ``--model-role simulator=...``).
 """
 
@@ -22,7 +23,7 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
 from deploysim.replay._capture import workspace_reachable
-from deploysim.replay._errors import ScenarioError
+from deploysim.replay._errors import MissingRecordError, ScenarioError
 from deploysim.replay._load import LoadedScenario, load_scenario
 from deploysim.replay._messages import prefix_messages
 from deploysim.replay._plan import ReplayPlan
@@ -42,8 +43,11 @@ def _override(loaded: LoadedScenario, **changes: Any) -> LoadedScenario:
         return loaded
     if "cut" in given:
         given["cut"] = parse_cut(given["cut"])
+    data = loaded.scenario.model_dump()
+    if "time_limit" in given:  # 0 turns the limit off
+        data["limits"] = {**data["limits"], "time_limit": given.pop("time_limit") or None}
     try:
-        sc = Scenario.model_validate({**loaded.scenario.model_dump(), **given})
+        sc = Scenario.model_validate({**data, **given})
     except ValueError as e:
         raise ScenarioError(loaded.path, f"task argument override: {e}") from e
     return dataclasses.replace(loaded, scenario=sc)
@@ -108,7 +112,13 @@ def replay_summary() -> Scorer:
     """
 
     async def score(state: TaskState, target: Target) -> Score:
-        rec = ReplayRecord.model_validate(state.store.get(RECORD_KEY))
+        data = state.store.get(RECORD_KEY)
+        if data is None:
+            raise MissingRecordError(
+                f"sample {state.sample_id} (epoch {state.epoch}) has no replay record: "
+                "it did not finish and is not scored"
+            )
+        rec = ReplayRecord.model_validate(data)
         limit = rec.diverged_at_turn
         same_turns = [
             s for s in rec.candidate if s.kind == "tool_call" and (limit is None or s.turn < limit)
@@ -145,6 +155,7 @@ def replay(
     user_simulator: str | None = None,
     simulator: str | None = None,
     reuse_pods: bool = True,
+    time_limit: int | None = None,
 ) -> Task:
     """Replay a scenario's traces with the eval's model from each cut point.
 
@@ -156,6 +167,8 @@ def replay(
         simulator: model emulating tools nothing else serves.
         reuse_pods: let samples reuse (reset) pods when no tool can reach the workspace;
             false starts a fresh pod for every sample.
+        time_limit: wall-clock seconds per sample (overrides the scenario's
+            ``limits.time_limit``; 0 for none).
     """
     loaded = _override(
         load_scenario(scenario),
@@ -163,6 +176,7 @@ def replay(
         cut=cut,
         user_simulator=user_simulator,
         simulator=simulator,
+        time_limit=time_limit,
     )
     plan = ReplayPlan(loaded)
     samples, skipped = build_samples(plan)
@@ -185,6 +199,7 @@ def replay(
         scorer=replay_summary(),
         sandbox=sandbox,
         model=ORIGINAL_MODEL if sc.mode == "original" else None,
+        time_limit=sc.limits.time_limit,
         metadata={
             "deploysim": {
                 "scenario": str(loaded.path),
@@ -194,6 +209,7 @@ def replay(
                 "cut": sc.cut,
                 "graders": sc.graders,
                 "tags": sc.tags,
+                "time_limit": sc.limits.time_limit,
                 "skipped": skipped,
             }
         },

@@ -17,7 +17,13 @@ from deploysim.sandbox._docker import EngineUnavailableError
 from deploysim.sandbox._doctor import Check, DoctorReport, doctor
 from deploysim.sandbox._images import BaseImage, ImageBuildError, base_tag, ensure_base_image
 from deploysim.sandbox._lifecycle import GcResult, gc
-from deploysim.sandbox._pod import ContainerDiedError, ExecResult, Pod, PodLimits
+from deploysim.sandbox._pod import (
+    ContainerDiedError,
+    ExecResult,
+    Pod,
+    PodLimits,
+    ServicesUnavailableError,
+)
 from deploysim.sandbox._seed import SnapshotImages, ensure_snapshot_images
 from deploysim.sandbox._state import FileChange, PodState, RowChange, diff_manifests, diff_rows
 
@@ -35,6 +41,7 @@ __all__ = [
     "PodLimits",
     "PodState",
     "RowChange",
+    "ServicesUnavailableError",
     "SnapshotImages",
     "base_tag",
     "diff_manifests",

@@ -41,7 +41,7 @@ from deploysim.sandbox._state import (
 from deploysim.sandbox._transport import ExecServerError, SocketTransport
 from deploysim.snapshots import Snapshot, SnapshotDir
 
-__all__ = ["ContainerDiedError", "ExecResult", "Pod", "PodLimits"]
+__all__ = ["ContainerDiedError", "ExecResult", "Pod", "PodLimits", "ServicesUnavailableError"]
 
 EXEC_SERVER = Path(__file__).with_name("execserver.py")
 _READY_TIMEOUT = 30.0
@@ -49,6 +49,56 @@ _READY_TIMEOUT = 30.0
 
 class ContainerDiedError(InfrastructureError):
     """A pod container stopped, died or was OOM-killed: an infrastructure failure."""
+
+
+class ServicesUnavailableError(InfrastructureError):
+    """The services sidecar of a pod is gone or broken: an infrastructure failure.
+
+    The agent cannot stop the sidecar (it runs as another user, with no capabilities, and its
+    admin socket is a host-only mount), so a sidecar that does not answer its admin socket is
+    never the agent's doing. Two things are *not* this error: an HTTP error answer of a live
+    sidecar (a tool result), and a live sidecar too busy to answer in time (the agent may have
+    flooded it): :meth:`from_transport` turns that into ``TimeoutError``.
+    """
+
+    @staticmethod
+    def container_state(container: Any) -> str:
+        """``running``, or what became of the container (``exited, exit code 137, OOM-killed``).
+
+        Blocking (asks the engine); run it in a thread from async code.
+        """
+        import docker.errors
+
+        try:
+            container.reload()
+        except docker.errors.NotFound:
+            return "removed"
+        except docker.errors.DockerException as e:
+            return f"unknown ({type(e).__name__}: {e})"
+        state = container.attrs.get("State", {})
+        status = str(state.get("Status", "unknown"))
+        if status == "running":
+            return status
+        oom = ", OOM-killed" if state.get("OOMKilled") else ""
+        return f"{status}, exit code {state.get('ExitCode')}{oom}"
+
+    @classmethod
+    async def from_transport(
+        cls, pod_id: str, container: Any, error: BaseException, what: str
+    ) -> Exception:
+        """The failure to raise for a transport error talking to a pod's sidecar.
+
+        A sidecar that is not running, or that refuses its admin socket while running, is
+        this error; a running sidecar that only timed out gives ``TimeoutError`` (a busy
+        sidecar may be the agent's doing, so callers decide what it means).
+        """
+        import httpx
+
+        state = await asyncio.to_thread(cls.container_state, container)
+        detail = f"{type(error).__name__}: {error}".rstrip(": ")
+        if state == "running" and isinstance(error, httpx.TimeoutException):
+            return TimeoutError(f"services sidecar of pod {pod_id} did not answer {what}: {detail}")
+        return cls(f"services sidecar of pod {pod_id} ({state}) did not answer {what}: {detail}")
 
 
 class PodLimits(BaseModel):
@@ -400,22 +450,44 @@ class Pod:
     async def admin_call(self, method: str, path: str, json_body: Any = None) -> tuple[int, Any]:
         """Call the services sidecar's admin or tool API (over its host-only socket).
 
-        Returns (HTTP status, decoded JSON body or None).
+        Returns (HTTP status, decoded JSON body or None when empty). Any HTTP status is an
+        answer, never an exception.
+
+        Raises:
+            ServicesUnavailableError: the pod has no sidecar, or it died or broke (the message
+                names the pod and what became of the container).
+            TimeoutError: the sidecar is running but did not answer within 60 s.
+            ValueError: the sidecar answered with a body that does not decode as JSON.
         """
         import httpx
 
         from deploysim.services import ADMIN_TOKEN_HEADER, TOOLS_HOST
 
         if self.services is None:
-            raise InfrastructureError(f"pod {self.id} has no services sidecar")
+            raise ServicesUnavailableError(f"pod {self.id} has no services sidecar")
         transport = httpx.AsyncHTTPTransport(uds=str(self.scratch / "admin" / "admin.sock"))
-        async with httpx.AsyncClient(
-            transport=transport, base_url=f"http://{TOOLS_HOST}", timeout=60
-        ) as http:
-            resp = await http.request(
-                method, path, json=json_body, headers={ADMIN_TOKEN_HEADER: self.admin_token}
-            )
-        return resp.status_code, (resp.json() if resp.content else None)
+        try:
+            async with httpx.AsyncClient(
+                transport=transport, base_url=f"http://{TOOLS_HOST}", timeout=60
+            ) as http:
+                resp = await http.request(
+                    method, path, json=json_body, headers={ADMIN_TOKEN_HEADER: self.admin_token}
+                )
+        except (httpx.TransportError, OSError) as e:
+            raise await ServicesUnavailableError.from_transport(
+                self.id, self.services, e, f"{method} {path}"
+            ) from e
+        if not resp.content:
+            return resp.status_code, None
+        try:
+            return resp.status_code, resp.json()
+        except (ValueError, RecursionError) as e:
+            # the sidecar answered, but with a plain-text error or JSON nested past the parser
+            # (bodies the agent sent): not infrastructure; the caller decides what it means
+            raise ValueError(
+                f"services sidecar of pod {self.id} answered {method} {path} with "
+                f"{resp.status_code} and a body that does not decode as JSON: {type(e).__name__}"
+            ) from e
 
 
 def _tail_logs(container: Any) -> str:

@@ -15,6 +15,7 @@ next one; that is never shown to the model.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -118,11 +119,34 @@ class CallContext:
     emulator: Emulator | None = None
     scratch: dict[str, Any] = field(default_factory=dict)
 
+    async def check_services(self, after: str) -> None:
+        """Raise when the pod's services sidecar is no longer running.
+
+        Commands in the pod reach the sidecar over loopback; when it is gone they fail like
+        a tool error ("connection refused") that would be taken for the agent's doing. The
+        agent cannot stop the sidecar, so a dead one is an infrastructure failure.
+
+        Raises:
+            ServicesUnavailableError: the sidecar is not running (``after`` names the call).
+        """
+        pod = self.pod
+        if pod is None or pod.services is None:
+            return
+        from deploysim.sandbox import ServicesUnavailableError
+
+        state = await asyncio.to_thread(ServicesUnavailableError.container_state, pod.services)
+        if state != "running":
+            raise ServicesUnavailableError(
+                f"services sidecar of pod {pod.id} is {state} (found after {after})"
+            )
+
 
 class Backend(ABC):
     """A way of answering tool calls."""
 
     name: ClassVar[str]
+    in_pod: ClassVar[bool] = False
+    """Runs commands in the pod (the router then checks the pod's sidecar is still up)."""
 
     @abstractmethod
     def accepts(self, spec: ToolSpec, ctx: CallContext) -> bool:
@@ -170,7 +194,18 @@ class FunctionBackend(Backend):
         """Ask the services; 200 is the tool's answer, anything else is not served."""
         if ctx.services is None or request.arguments is None:
             raise NotServed("no services, or arguments that are not a JSON object")
-        status, body = await ctx.services.call_tool(request.name, request.arguments)
+        try:
+            status, body = await ctx.services.call_tool(request.name, request.arguments)
+        except TimeoutError:
+            # the sidecar is up but busy: what the agent asked (or flooded it with) may be
+            # the cause, so this is the tool's answer, not an infrastructure failure
+            return ToolOutcome(
+                output=f"Error: {request.name} timed out.",
+                is_error=True,
+                error_type="timeout",
+                provenance="live",
+                backend=self.name,
+            )
         if status != 200 or not isinstance(body, dict) or "output" not in body:
             detail = body.get("detail") if isinstance(body, dict) else body
             raise NotServed(f"services answered {status}: {detail}")
@@ -198,6 +233,7 @@ class ShellBackend(Backend):
     """Shell tools run live in the pod as the agent: stdout, then stderr, as one text."""
 
     name = "shell"
+    in_pod = True
 
     def accepts(self, spec: ToolSpec, ctx: CallContext) -> bool:
         """Shell-kind tools, when there is a pod."""

@@ -193,6 +193,7 @@ class EditorBackend(Backend):
     """Editor tools run live against the pod's files, as the agent user."""
 
     name = "editor"
+    in_pod = True
 
     def accepts(self, spec: ToolSpec, ctx: CallContext) -> bool:
         """Editor-kind tools, when there is a pod."""
@@ -227,6 +228,14 @@ class EditorBackend(Backend):
             return self._error(f"The path {edit.path} is a directory.")
         except PermissionError:
             return self._error(f"Permission denied: {edit.path}")
+        except TimeoutError:
+            return self._error(f"Timed out on {edit.path}.")
+        except OverflowError:
+            return self._error(f"The file {edit.path} is too large to open.")
+        except OSError as e:
+            # a full disk, a read-only or odd file the agent made: the tool's answer, as a
+            # real editor would give it; infrastructure failures are not OSError
+            return self._error(f"Could not access {edit.path}: {e.strerror or e}")
 
     def _error(self, message: str) -> ToolOutcome:
         return ToolOutcome(output=message, is_error=True, provenance="live", backend=self.name)

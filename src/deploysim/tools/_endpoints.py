@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 __all__ = ["InProcessServices", "PodServices"]
 
 
+def _decoded(resp: Any) -> Any:
+    """The JSON of a response; its text when it is not JSON (or nested past the parser)."""
+    if not resp.content:
+        return None
+    try:
+        return resp.json()
+    except (ValueError, RecursionError):
+        return resp.text
+
+
 class PodServices:
     """Function tools (and the admin API) of a pod's sidecar, over its host-only socket.
 
@@ -42,23 +52,30 @@ class PodServices:
         return self._client
 
     async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """Call the sidecar; return (HTTP status, decoded JSON body or None).
+        """Call the sidecar; return (HTTP status, decoded JSON body, its text, or None).
+
+        Any HTTP status, 4xx and 5xx included, is the sidecar's answer, never an exception:
+        what the agent sent can make a live sidecar answer 413 or 500.
 
         Raises:
-            InfrastructureError: the pod has no sidecar, or it cannot be reached (it died, or
-                its pod did): an infrastructure failure, never a tool error shown to the model.
+            ServicesUnavailableError: the pod has no sidecar, or it died or broke (an
+                infrastructure failure, never a tool error shown to the model).
+            TimeoutError: the sidecar is running but did not answer in time (it may be
+                flooded by the agent: the caller decides).
         """
         import httpx
 
+        from deploysim.sandbox import ServicesUnavailableError
+
         if self.pod.services is None:
-            raise InfrastructureError(f"pod {self.pod.id} has no services sidecar")
+            raise ServicesUnavailableError(f"pod {self.pod.id} has no services sidecar")
         try:
             resp = await self._http().request(method, path, json=body)
         except (httpx.TransportError, OSError) as e:
-            raise InfrastructureError(
-                f"services sidecar of pod {self.pod.id} unreachable: {type(e).__name__}: {e}"
+            raise await ServicesUnavailableError.from_transport(
+                self.pod.id, self.pod.services, e, f"{method} {path}"
             ) from e
-        return resp.status_code, (resp.json() if resp.content else None)
+        return resp.status_code, _decoded(resp)
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> tuple[int, Any]:
         """POST /tools/<name>."""
@@ -68,9 +85,13 @@ class PodServices:
         """Back to the snapshot's state.
 
         Raises:
-            InfrastructureError: the sidecar did not reset (unreachable, or not 200).
+            InfrastructureError: the sidecar did not reset (unreachable, too slow, or not 200):
+                the pod is not reused.
         """
-        status, body = await self.request("POST", "/__deploysim/reset")
+        try:
+            status, body = await self.request("POST", "/__deploysim/reset")
+        except TimeoutError as e:
+            raise InfrastructureError(f"services of pod {self.pod.id} did not reset: {e}") from e
         if status != 200:
             raise InfrastructureError(f"services of pod {self.pod.id} did not reset: {body}")
 
@@ -104,7 +125,7 @@ class InProcessServices:
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> tuple[int, Any]:
         """POST /tools/<name> in process."""
         r = await self._client.post(f"/tools/{name}", json=arguments)
-        return r.status_code, (r.json() if r.content else None)
+        return r.status_code, _decoded(r)
 
     async def reset(self) -> None:
         """Back to the snapshot's state."""

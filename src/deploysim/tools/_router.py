@@ -71,12 +71,21 @@ class Router:
         names = self.chains.get(name, self.fallback or ["recorded", "unavailable"])
         return [get_backend(b) for b in names]
 
+    async def _check_pod(self, b: Backend, request: ToolRequest) -> None:
+        # an in-pod call whose sidecar died only says "connection refused": not the agent's
+        if b.in_pod:
+            await self.ctx.check_services(f"a {b.name} call of {request.name}")
+
     async def call(self, request: ToolRequest, *, only: Sequence[str] | None = None) -> ToolOutcome:
         """Answer a call through the first backend that serves it.
 
         With ``only``, just those backends of the tool's chain are tried (the replay uses
         this to re-execute the prefix's writes live, never from the recording), and
         :class:`NotServed` is raised when none of them answers.
+
+        Raises:
+            InfrastructureError: the pod failed (a container died, the sidecar is gone);
+                never a tool result.
         """
         spec = self.tools.get(request.name) or ToolSpec(name=request.name)
         notes: list[str] = []
@@ -90,7 +99,9 @@ class Router:
                 outcome = await b.call(spec, request, self.ctx)
             except NotServed as e:
                 notes.append(f"{b.name}: {e}")
+                await self._check_pod(b, request)
                 continue
+            await self._check_pod(b, request)
             if notes:
                 own = [outcome.note] if outcome.note else []
                 outcome = outcome.model_copy(update={"note": "; ".join([*notes, *own])})

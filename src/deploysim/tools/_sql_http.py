@@ -62,6 +62,35 @@ print(json.dumps({"status": status, "headers": headers,
 """
 
 
+# -I: isolated mode. The clients run as the agent in folders it can write; without it a
+# json.py or sitecustomize.py the agent left there would be imported and write the answer.
+_PYTHON = ("python3", "-I", "-c")
+
+
+def _timed_out(backend: str, seconds: float) -> ToolOutcome:
+    return ToolOutcome(
+        output=f"Error: timed out after {seconds:.0f} seconds.",
+        is_error=True,
+        error_type="timeout",
+        provenance="live",
+        backend=backend,
+    )
+
+
+def _client_answer(stdout: str) -> dict[str, Any] | None:
+    """The HTTP client's JSON line, or None when it printed something else."""
+    try:
+        answer = json.loads(stdout)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(answer, dict):
+        return None
+    if "error" in answer:
+        return answer
+    ok = isinstance(answer.get("status"), int) and isinstance(answer.get("body"), str)
+    return answer if ok and isinstance(answer.get("headers"), dict) else None
+
+
 def _string_arg(arguments: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     for k in keys:
         v = arguments.get(k)
@@ -75,6 +104,7 @@ class SqlBackend(Backend):
     """SQL tools run live against the pod's SQLite databases."""
 
     name = "sql"
+    in_pod = True
 
     def accepts(self, spec: ToolSpec, ctx: CallContext) -> bool:
         """SQL-kind tools, when there is a pod."""
@@ -109,7 +139,10 @@ class SqlBackend(Backend):
         if sql is None:
             raise NotServed(f"no SQL among the arguments {sorted(request.arguments)}")
         db = self._database(request.arguments, ctx)
-        r = await ctx.pod.exec(["python3", "-c", _SQL_CLIENT, db], input=sql, timeout=ctx.timeout)
+        try:
+            r = await ctx.pod.exec([*_PYTHON, _SQL_CLIENT, db], input=sql, timeout=ctx.timeout)
+        except TimeoutError:
+            return _timed_out(self.name, ctx.timeout)
         if r.returncode not in (0, 3):
             raise NotServed(f"the SQL client failed ({r.returncode}): {r.stderr.strip()[:200]}")
         return ToolOutcome(
@@ -125,6 +158,7 @@ class HttpBackend(Backend):
     """HTTP tools run live from inside the pod, against the snapshot's mocked services."""
 
     name = "http"
+    in_pod = True
 
     def accepts(self, spec: ToolSpec, ctx: CallContext) -> bool:
         """HTTP-kind tools, when there is a pod."""
@@ -153,13 +187,15 @@ class HttpBackend(Backend):
             "body": body,
             "timeout": ctx.timeout,
         }
-        r = await ctx.pod.exec(
-            ["python3", "-c", _HTTP_CLIENT], input=json.dumps(payload), timeout=ctx.timeout + 5
-        )
         try:
-            answer = json.loads(r.stdout)
-        except ValueError as e:
-            raise NotServed(f"the HTTP client failed: {r.stderr.strip()[:200]}") from e
+            r = await ctx.pod.exec(
+                [*_PYTHON, _HTTP_CLIENT], input=json.dumps(payload), timeout=ctx.timeout + 5
+            )
+        except TimeoutError:
+            return _timed_out(self.name, ctx.timeout)
+        answer = _client_answer(r.stdout)
+        if answer is None:
+            raise NotServed(f"the HTTP client failed: {r.stderr.strip()[:200]}")
         if "error" in answer:
             return ToolOutcome(
                 output=f"Error: {answer['error']}",
