@@ -262,9 +262,10 @@ def _step(pair: Any, where: Node, source: str | None) -> _Step:
         action, observation = pair
     else:
         raise where.fail("expected an (action, observation) pair")
-    fields = _action_fields(action)
-    if fields is None:
+    action_fields = _action_fields(action)
+    if action_fields is None:
         raise where.fail("the action is not an AgentAction (tool, tool_input, log)")
+    fields = action_fields
     tool = fields.get("tool")
     if not isinstance(tool, str) or not tool:
         raise where.fail("the action has no tool name")

@@ -55,14 +55,27 @@ from deploysim.traces._model import (
     ToolSpec,
     Trace,
 )
-from deploysim.traces._reader import Node, RecordError, parse_arguments, text_of
+from deploysim.traces._reader import Node, RecordError, text_of
 from deploysim.traces._registry import ImportContext, Importer, Record, importer
 from deploysim.traces._toolspecs import toolspec_from_definition
 from deploysim.traces.importers._otel_spans import (
+    OPENINFERENCE_KIND,
     Span,
     attributes,
     decode_span,
     trace_id_of,
+)
+from deploysim.traces.importers._otel_vocab import (
+    INFERENCE_OUTPUT,
+    decode_arguments,
+    openinference_messages,
+    openinference_tool_schemas,
+    output_messages,
+    tool_arguments,
+    tool_call_arguments,
+    tool_call_id,
+    tool_name,
+    tool_result,
 )
 
 __all__ = ["OtelGenAIImporter"]
@@ -75,7 +88,18 @@ _LEGACY = {
     "gen_ai.tool.message": "tool",
 }
 _AGENT_OPS = frozenset({"invoke_agent", "create_agent", "invoke_workflow"})
-_INFERENCE_OPS = frozenset({"chat", "generate_content", "text_completion"})
+# call_llm: the inference operation of GenAI dialects older than the conventions (any-agent).
+_INFERENCE_OPS = frozenset({"chat", "generate_content", "text_completion", "call_llm"})
+# Roles other vocabularies use (OpenAI developer, LangChain human/ai, Gemini model).
+# smolagents sends its tool-response turns to the model as user turns, tool-call as assistant.
+_ROLE_ALIASES = {
+    "developer": "system",
+    "human": "user",
+    "ai": "assistant",
+    "model": "assistant",
+    "tool-response": "user",
+    "tool-call": "assistant",
+}
 
 
 # --- reading spans -----------------------------------------------------------------------
@@ -95,7 +119,7 @@ def _call(p: Node, fallback_id: str, server: bool = False) -> ToolCall:
     raw = p.get("arguments").value
     if server and raw is None:
         raw = p.get("server_tool_call").value
-    parsed = parse_arguments(raw)
+    parsed = decode_arguments(raw)
     return ToolCall(
         id=p["id"].id() if p.has("id") else fallback_id,
         name=p["name"].str(),
@@ -117,19 +141,40 @@ def _response(p: Node, fallback_id: str, key: str) -> ToolResult:
     )
 
 
+def _chat_calls(m: Node) -> list[ToolCall]:
+    """Chat-form ``tool_calls`` (``{"id", "function": {"name", "arguments"}}``) of a message."""
+    calls = []
+    for c in m.get("tool_calls", []).items():
+        fn = c["function"] if c.has("function") else c
+        parsed = decode_arguments(fn.get("arguments").value)
+        calls.append(
+            ToolCall(
+                id=c["id"].id(),
+                name=fn["name"].str(),
+                arguments=parsed.arguments,
+                raw_arguments=parsed.raw,
+                parse_error=parsed.error,
+            )
+        )
+    return calls
+
+
 def _message(m: Node, index: int) -> list[Message]:
-    """One message; tool responses inside a non-tool message become a tool message first."""
+    """One message in parts form or chat form (``content``, ``tool_calls``, ``tool_call_id``).
+
+    Tool responses inside a non-tool message become a tool message first.
+    """
     d = m.obj()
-    role = m["role"].str()
-    meta: dict[str, Any] = {"original_role": role} if role == "developer" else {}
-    role = "system" if role == "developer" else role
+    original = m["role"].str()
+    role = _ROLE_ALIASES.get(original, original)
+    meta: dict[str, Any] = {"original_role": original} if role != original else {}
     if role not in ("system", "user", "assistant", "tool"):
-        raise m["role"].fail(f"unknown role {role!r}")
+        raise m["role"].fail(f"unknown role {original!r}")
     parts: list[Part] = []
     results: list[ToolResult] = []
     omitted: list[str] = []
-    if not m.has("parts") and isinstance(d.get("content"), str) and d["content"]:
-        parts.append(Text(text=d["content"]))
+    if not m.has("parts") and d.get("content") not in (None, "", []):
+        parts.append(Text(text=text_of(d["content"])))
     for j, p in enumerate(m.get("parts", []).items()):
         kind, fallback = p["type"].str(), f"call-{index}-{j}"
         if kind == "text":
@@ -144,6 +189,8 @@ def _message(m: Node, index: int) -> list[Message]:
             results.append(_response(p, fallback, "response"))
         else:
             omitted.append(kind)
+    if not m.has("parts"):
+        parts.extend(_chat_calls(m))
     if role == "tool" and not results:
         call_id = d.get("tool_call_id") or d.get("id")
         if call_id is None:
@@ -204,11 +251,19 @@ def _legacy(span: Span) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 def _has_content(span: Span) -> bool:
-    return span.op != "execute_tool" and (
+    if span.op == "execute_tool":
+        return False
+    return (
         _INPUT in span.attrs
         or _OUTPUT in span.attrs
+        or (INFERENCE_OUTPUT in span.attrs and span.op in _INFERENCE_OPS)
+        or (span.openinference and span.op == "chat" and _openinference_content(span))
         or any(n in _LEGACY or n == "gen_ai.choice" for n, _ in span.events)
     )
+
+
+def _openinference_content(span: Span) -> bool:
+    return any(k.startswith(("llm.input_messages.", "llm.output_messages.")) for k in span.attrs)
 
 
 def _system(span: Span) -> list[Message]:
@@ -226,16 +281,30 @@ def _system(span: Span) -> list[Message]:
     return [Message(role="system", parts=[Text(text=text)])]
 
 
-def _span_messages(span: Span) -> tuple[list[Message], list[Message]]:
-    """A content span's (input with system instructions, output) messages."""
-    if _INPUT in span.attrs or _OUTPUT in span.attrs:
-        in_node, out_node = span.attrs.get(_INPUT), span.attrs.get(_OUTPUT)
-    else:
-        raw_in, raw_out = _legacy(span)
-        in_node = Node(raw_in, f"{span.node.path}.events")
-        out_node = Node(raw_out, in_node.path)
-    inputs = _messages(in_node)
-    outputs = _messages(out_node, offset=len(inputs))
+def _span_nodes(span: Span) -> tuple[Node | None, Node | None]:
+    """Where a content span keeps its input and output messages, by vocabulary."""
+    if span.openinference:
+        return openinference_messages(span, "input"), openinference_messages(span, "output")
+    if _INPUT in span.attrs or _OUTPUT in span.attrs or INFERENCE_OUTPUT in span.attrs:
+        return span.attrs.get(_INPUT), span.attrs.get(_OUTPUT) or output_messages(span)
+    raw_in, raw_out = _legacy(span)
+    in_node = Node(raw_in, f"{span.node.path}.events")
+    return in_node, Node(raw_out, in_node.path)
+
+
+def _has_inputs(span: Span) -> bool:
+    node = _span_nodes(span)[0]
+    return node is not None and node.value not in (None, "", [], "[]")
+
+
+def _span_messages(span: Span, offset: int = 0) -> tuple[list[Message], list[Message]]:
+    """A content span's (input with system instructions, output) messages.
+
+    ``offset`` keeps the synthetic call ids of spans read one after another apart.
+    """
+    in_node, out_node = _span_nodes(span)
+    inputs = _messages(in_node, offset)
+    outputs = _messages(out_node, offset=offset + len(inputs))
     if not inputs or inputs[0].role != "system":
         inputs = _system(span) + inputs
     return inputs, outputs
@@ -250,11 +319,63 @@ def _key(m: Message) -> tuple[Any, ...]:
     )
 
 
-def _conversation(spans: list[Span]) -> tuple[list[Message], Span | None, list[str]]:
-    content = [s for s in spans if _has_content(s)]
+class _Conversation(NamedTuple):
+    messages: list[Message]
+    produced: list[int | None]
+    """Start time of the span whose output each message is (sequential merge), else None."""
+    last: Span | None
+    divergent: list[str]
+    unread_inputs: list[dict[str, str]]
+    """Spans whose input messages were not read (sequential merge), with why."""
+    merge: str
+
+
+def _nested_inference(spans: list[Span]) -> set[str]:
+    """Inference spans inside another inference span: one call seen by two instrumentations."""
+    inference = {s.span_id for s in spans if s.op in _INFERENCE_OPS and s.span_id}
+    return {
+        s.span_id
+        for s in spans
+        if s.span_id in inference and s.parent_id is not None and s.parent_id in inference
+    }
+
+
+def _conversation(spans: list[Span]) -> _Conversation:
+    nested = _nested_inference(spans)
+    content = [s for s in spans if _has_content(s) and s.span_id not in nested]
     chosen = [s for s in content if s.op not in _AGENT_OPS] or content
     if not chosen:
-        return [], None, []
+        return _Conversation([], [], None, [], [], "none")
+    last = chosen[-1]
+    if len(chosen) == 1:
+        return _cumulative(chosen)
+    if not _has_inputs(last):
+        return _sequential(chosen, [])
+    try:
+        final = [_key(m) for m in _span_messages(last)[0]]
+    except RecordError as e:
+        lossy = {"span_id": last.span_id or last.name, "reason": f"{e.field}: {e.reason}"}
+        return _sequential(chosen, [lossy])
+    if _carries_history(chosen[:-1], final):
+        return _cumulative(chosen)
+    return _sequential(chosen, [])
+
+
+def _carries_history(earlier: list[Span], final: list[tuple[Any, ...]]) -> bool:
+    """Whether the last input repeats what an earlier span said (input and output)."""
+    for s in earlier:
+        try:
+            inputs, outputs = _span_messages(s)
+        except RecordError:
+            continue  # this span cannot vouch either way; another may
+        said = [_key(m) for m in inputs + outputs]
+        if said and final[: len(said)] == said:
+            return True
+    return False
+
+
+def _cumulative(chosen: list[Span]) -> _Conversation:
+    """The last span's input and output; earlier spans are checked, not merged."""
     inputs, outputs = _span_messages(chosen[-1])
     messages = inputs + outputs
     final = [_key(m) for m in messages]
@@ -263,7 +384,50 @@ def _conversation(spans: list[Span]) -> tuple[list[Message], Span | None, list[s
         earlier = [_key(m) for m in _span_messages(s)[0]]
         if final[: len(earlier)] != earlier:
             divergent.append(s.span_id or s.name)
-    return messages, chosen[-1], divergent
+    return _Conversation(messages, [None] * len(messages), chosen[-1], divergent, [], "cumulative")
+
+
+def _sequential(chosen: list[Span], unread: list[dict[str, str]]) -> _Conversation:
+    """The first span's input, then every span's output in time order.
+
+    For spans that record only their first input (or later inputs that cannot be read): a
+    later input that continues the conversation adds its new messages; one that starts a
+    different conversation (a sub-agent) leaves that span out, as divergent.
+    """
+    messages: list[Message] = []
+    produced: list[int | None] = []
+    divergent: list[str] = []
+    first: list[tuple[Any, ...]] = []
+    lossy = {u["span_id"] for u in unread}
+    for i, s in enumerate(chosen):
+        sid = s.span_id or s.name
+        inputs: list[Message]
+        outputs: list[Message]
+        if sid in lossy:
+            inputs, outputs = [], _messages(_span_nodes(s)[1], offset=len(messages))
+        else:
+            try:
+                inputs, outputs = _span_messages(s, len(messages))
+            except RecordError as e:
+                if i == 0:
+                    raise
+                unread.append({"span_id": sid, "reason": f"{e.field}: {e.reason}"})
+                inputs, outputs = [], _messages(_span_nodes(s)[1], offset=len(messages))
+        keys = [_key(m) for m in inputs]
+        if i == 0:
+            first = keys
+            messages.extend(inputs)
+            produced.extend([None] * len(inputs))
+        elif keys and [_key(m) for m in messages] == keys[: len(messages)]:
+            extra = inputs[len(messages) :]
+            messages.extend(extra)
+            produced.extend([None] * len(extra))
+        elif keys and keys[: len(first)] != first:
+            divergent.append(sid)
+            continue
+        messages.extend(outputs)
+        produced.extend([s.start] * len(outputs))
+    return _Conversation(messages, produced, chosen[-1], divergent, unread, "sequential")
 
 
 # --- execute_tool spans ------------------------------------------------------------------
@@ -277,7 +441,7 @@ class _ToolSpan(NamedTuple):
     failed: bool
 
     def call(self, fallback_id: str) -> ToolCall:
-        parsed = parse_arguments(self.span.attr("gen_ai.tool.call.arguments"))
+        parsed = tool_call_arguments(self.span)
         return ToolCall(
             id=self.call_id or fallback_id,
             name=self.name,
@@ -287,9 +451,16 @@ class _ToolSpan(NamedTuple):
         )
 
     def result(self, call_id: str) -> ToolResult | None:
-        value = self.span.attr("gen_ai.tool.call.result")
+        """The recorded result; an empty one when the span records arguments but no result.
+
+        A span that records its arguments had content capture on, so a missing result means
+        the tool returned nothing (a write returning None); without arguments it is unknown.
+        """
+        value = tool_result(self.span)
         if value is None and not self.failed:
-            return None
+            if tool_arguments(self.span) is None:
+                return None
+            value = ""
         output = (
             text_of(value)
             if value is not None
@@ -306,13 +477,13 @@ class _ToolSpan(NamedTuple):
 
 
 def _tool_span(span: Span) -> _ToolSpan:
-    name = span.str_attr("gen_ai.tool.name") or span.name.removeprefix("execute_tool").strip()
+    name = tool_name(span)
     if not name:
         raise span.node.fail("execute_tool span has no gen_ai.tool.name")
     error_type = span.str_attr("error.type")
     return _ToolSpan(
         span,
-        span.str_attr("gen_ai.tool.call.id"),
+        tool_call_id(span),
         name,
         error_type,
         error_type is not None or span.status_error is not None,
@@ -361,32 +532,136 @@ def _mark_failed(m: Message, failed: dict[str, _ToolSpan]) -> Message:
     return m if parts == m.parts else m.model_copy(update={"parts": parts})
 
 
+def _match_tool_spans(
+    conv: _Conversation, tools: list[_ToolSpan]
+) -> tuple[dict[int, str], dict[str, str]]:
+    """Which call each tool span executed: by call id, else by tool name and time.
+
+    A tool span without a known id answers the most recent unanswered call to its tool made
+    before it started (the first such call when the calling span's time is unknown). When
+    that span records an id the call lacks, the call takes it (``renames``: old -> new).
+    """
+    calls = [(i, c) for i, m in enumerate(conv.messages) for c in m.tool_calls]
+    ids = {c.id for _, c in calls}
+    matched: dict[int, str] = {}
+    claimed: set[str] = set()
+    for k, t in enumerate(tools):
+        if t.call_id in ids and t.call_id not in claimed:
+            matched[k] = t.call_id
+            claimed.add(t.call_id)
+    renames: dict[str, str] = {}
+    for k, t in enumerate(tools):
+        if k in matched:
+            continue
+        open_calls = [
+            (conv.produced[i], c)
+            for i, c in calls
+            if c.name == t.name and c.id not in claimed and _before(conv.produced[i], t.span.start)
+        ]
+        if not open_calls:
+            continue
+        latest = max((p for p, _ in open_calls if p is not None), default=None)
+        call = next(c for p, c in open_calls if p == latest)
+        claimed.add(call.id)
+        matched[k] = call.id
+        if t.call_id is not None and t.call_id not in ids:
+            renames[call.id] = t.call_id
+            ids.add(t.call_id)
+    return matched, renames
+
+
+def _ran_after(conv: _Conversation, t: _ToolSpan) -> int | None:
+    """The message a call-less tool span ran after, when span times tell (sequential merge)."""
+    start = t.span.start
+    if start is None:
+        return None
+    before = [i for i, p in enumerate(conv.produced) if p is not None and p <= start]
+    return before[-1] if before else None
+
+
+def _call_from_tool_span(t: _ToolSpan, fallback_id: str) -> list[Message]:
+    """A tool span the conversation has no call for (asked for in text, say a ReAct prompt).
+
+    It did run, so its call and result go where it ran, marked as coming from the span.
+    """
+    call = t.call(t.call_id or t.span.span_id or fallback_id)
+    messages = [Message(role="assistant", parts=[call], metadata={"from_tool_span": True})]
+    result = t.result(call.id)
+    if result is not None:
+        messages.append(Message(role="tool", parts=[result]))
+    return messages
+
+
+def _before(produced: int | None, start: int | None) -> bool:
+    """Whether a call made at ``produced`` can be the one a span started at ``start`` ran."""
+    return produced is None or start is None or produced <= start
+
+
+def _renamed(m: Message, renames: dict[str, str]) -> Message:
+    def fix(p: Part) -> Part:
+        if isinstance(p, ToolCall) and p.id in renames:
+            return p.model_copy(update={"id": renames[p.id]})
+        if isinstance(p, ToolResult) and p.call_id in renames:
+            return p.model_copy(update={"call_id": renames[p.call_id]})
+        return p
+
+    if not renames:
+        return m
+    parts = [fix(p) for p in m.parts]
+    return m if parts == m.parts else m.model_copy(update={"parts": parts})
+
+
+def _executed_arguments(m: Message, executed: dict[str, Any]) -> Message:
+    """Note on the calling message the arguments a tool span ran with, where they differ."""
+    differing = {
+        c.id: executed[c.id]
+        for c in m.tool_calls
+        if c.id in executed and executed[c.id] != c.arguments
+    }
+    if not differing:
+        return m
+    return m.model_copy(update={"metadata": {**m.metadata, "executed_arguments": differing}})
+
+
 def _apply_tool_spans(
-    messages: list[Message], spans: list[Span]
+    conv: _Conversation, spans: list[Span]
 ) -> tuple[list[Message], list[dict[str, Any]]]:
-    if not messages:
+    if not conv.messages:
         return _from_tool_spans(spans), []
     tools = [_tool_span(s) for s in spans if s.op == "execute_tool"]
+    matched, renames = _match_tool_spans(conv, tools)
+    messages = [_renamed(m, renames) for m in conv.messages]
     call_at = {c.id: i for i, m in enumerate(messages) for c in m.tool_calls}
     answered = {r.call_id for m in messages for r in m.tool_results}
-    failed = {t.call_id: t for t in tools if t.failed and t.call_id}
     additions: dict[int, list[Message]] = defaultdict(list)
     unmatched: list[dict[str, Any]] = []
-    for t in tools:
-        if t.call_id is None or t.call_id not in call_at:
-            unmatched.append({"span_id": t.span.span_id, "name": t.name, "call_id": t.call_id})
+    failed: dict[str, _ToolSpan] = {}
+    executed: dict[str, Any] = {}
+    for k, t in enumerate(tools):
+        if k not in matched:
+            where = _ran_after(conv, t)
+            if where is None:
+                unmatched.append({"span_id": t.span.span_id, "name": t.name, "call_id": t.call_id})
+            else:
+                additions[where].extend(_call_from_tool_span(t, f"tool-span-{k}"))
             continue
-        result = None if t.call_id in answered else t.result(t.call_id)
+        call_id = renames.get(matched[k], matched[k])
+        if t.failed:
+            failed[call_id] = t
+        ran_with = tool_call_arguments(t.span).arguments
+        if ran_with is not None:
+            executed[call_id] = ran_with
+        result = None if call_id in answered else t.result(call_id)
         if result is not None:
-            additions[call_at[t.call_id]].append(Message(role="tool", parts=[result]))
-            answered.add(t.call_id)
+            additions[call_at[call_id]].append(Message(role="tool", parts=[result]))
+            answered.add(call_id)
     out: list[Message] = []
     pending: list[Message] = []
     for i, m in enumerate(messages):
         if m.role != "tool":
             out.extend(pending)
             pending = []
-        out.append(_mark_failed(m, failed))
+        out.append(_executed_arguments(_mark_failed(m, failed), executed))
         pending.extend(additions.get(i, []))
     return out + pending, unmatched
 
@@ -394,26 +669,34 @@ def _apply_tool_spans(
 # --- the importer ------------------------------------------------------------------------
 
 
+def _definitions(s: Span) -> list[Node]:
+    found = (
+        list(_json(s.attrs["gen_ai.tool.definitions"]).items())
+        if ("gen_ai.tool.definitions" in s.attrs)
+        else []
+    )
+    return found + (openinference_tool_schemas(s) if s.openinference else [])
+
+
 def _tools(spans: list[Span]) -> list[ToolSpec]:
     specs: dict[str, ToolSpec] = {}
     for s in spans:
-        if "gen_ai.tool.definitions" in s.attrs:
-            for t in _json(s.attrs["gen_ai.tool.definitions"]).items():
-                try:
-                    spec = toolspec_from_definition(t.value, t.path)
-                except ToolSchemaError as e:
-                    raise RecordError(t.path, str(e)) from e
-                specs.setdefault(spec.name, spec)
+        for t in _definitions(s):
+            try:
+                spec = toolspec_from_definition(t.value, t.path)
+            except ToolSchemaError as e:
+                raise RecordError(t.path, str(e)) from e
+            specs.setdefault(spec.name, spec)
     return list(specs.values())
 
 
 def _metadata(trace_id: str, spans: list[Span], last: Span | None) -> dict[str, Any]:
     meta: dict[str, Any] = {"trace_id": trace_id, "span_count": len(spans)}
     firsts = {
-        "provider": ("gen_ai.provider.name", "gen_ai.system"),
+        "provider": ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system"),
         "agent_name": ("gen_ai.agent.name",),
         "agent_id": ("gen_ai.agent.id",),
-        "conversation_id": ("gen_ai.conversation.id",),
+        "conversation_id": ("gen_ai.conversation.id", "session.id"),
     }
     for field, keys in firsts.items():
         value = next((s.str_attr(k) for s in spans for k in keys if s.str_attr(k)), None)
@@ -421,14 +704,18 @@ def _metadata(trace_id: str, spans: list[Span], last: Span | None) -> dict[str, 
             meta[field] = value
     inference = [s for s in spans if s.op in _INFERENCE_OPS]
     models = [
-        s.str_attr("gen_ai.response.model") or s.str_attr("gen_ai.request.model") for s in inference
+        s.str_attr("gen_ai.response.model")
+        or s.str_attr("gen_ai.request.model")
+        or s.str_attr("llm.model_name")
+        for s in inference
     ]
     if any(models):
         meta["model"] = [m for m in models if m][-1]
     usage: dict[str, int] = {}
     for s in inference:
-        for k in ("input_tokens", "output_tokens"):
+        for k, oi in (("input_tokens", "prompt"), ("output_tokens", "completion")):
             v = s.attr(f"gen_ai.usage.{k}")
+            v = s.attr(f"llm.token_count.{oi}") if v is None else v
             if isinstance(v, int) and not isinstance(v, bool):
                 usage[k] = usage.get(k, 0) + v
     if usage:
@@ -464,13 +751,48 @@ def _is_genai(v: Any) -> bool:
     )
     events = v.get("events") if isinstance(v.get("events"), list) else []
     names = [e.get("name") for e in events if isinstance(e, dict)]
-    return any(isinstance(k, str) and k.startswith("gen_ai.") for k in [*keys, *names])
+    return any(
+        isinstance(k, str) and (k.startswith("gen_ai.") or k == OPENINFERENCE_KIND)
+        for k in [*keys, *names]
+    )
+
+
+def _span_document(data: Any) -> bool:
+    """``{"spans": [...], ...}``: a run's spans with facts about the run beside them."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("spans"), list)
+        and "resourceSpans" not in data
+    )
 
 
 def _values(doc: Document) -> list[Any]:
     if doc.kind == "jsonl" or (doc.kind == "json" and isinstance(doc.data, list)):
         return list(doc.data)
+    if doc.kind == "json" and _span_document(doc.data):
+        return list(doc.data["spans"])
     return [doc.data]
+
+
+def _document_fields(doc: Document) -> dict[str, Any]:
+    if doc.kind == "json" and _span_document(doc.data):
+        return {k: v for k, v in doc.data.items() if k != "spans"}
+    return {}
+
+
+def _unique(spans: list[Span]) -> tuple[list[Span], list[str]]:
+    """Spans without exact repeats; exporters that flush twice write a span twice."""
+    seen: set[str] = set()
+    out: list[Span] = []
+    repeats: list[str] = []
+    for s in spans:
+        key = json.dumps(s.node.value, sort_keys=True, default=str) if s.span_id else ""
+        if key and key in seen:
+            repeats.append(s.span_id or s.name)
+            continue
+        seen.add(key)
+        out.append(s)
+    return out, repeats
 
 
 def _entries(doc: Document) -> Iterator[tuple[Any, Any] | BadLine]:
@@ -514,6 +836,7 @@ class OtelGenAIImporter(Importer):
         """Group spans by trace id; a span without one, or a bad line, is its own record."""
         order: list[str | BadLine] = []
         groups: dict[str, dict[str, Any]] = {}
+        fields = _document_fields(doc)
         for entry in _entries(doc):
             if isinstance(entry, BadLine):
                 order.append(entry)
@@ -523,6 +846,8 @@ class OtelGenAIImporter(Importer):
             key = tid or f"#{len(order)}"
             if key not in groups:
                 groups[key] = {"trace_id": tid, "resource": resource, "spans": []}
+                if fields:
+                    groups[key]["document"] = fields
                 order.append(key)
             groups[key]["spans"].append(span)
         for i, item in enumerate(order):
@@ -533,22 +858,27 @@ class OtelGenAIImporter(Importer):
 
     def convert(self, record: Node, ctx: ImportContext) -> Trace:
         """The conversation by the merge rule above, tool definitions, and span facts."""
-        indexed = [decode_span(s) for s in record["spans"].items()]
+        indexed, repeats = _unique([decode_span(s) for s in record["spans"].items()])
         if all(s.start is not None for s in indexed):
             indexed.sort(key=lambda s: s.start or 0)
         trace_id = trace_id_of(indexed[0].node.value) if indexed else None
         if trace_id is None:
             raise record["spans"].fail("no spans")
-        messages, last, divergent = _conversation(indexed)
-        messages, unmatched = _apply_tool_spans(messages, indexed)
-        meta = _metadata(trace_id, indexed, last)
+        conv = _conversation(indexed)
+        messages, unmatched = _apply_tool_spans(conv, indexed)
+        meta = _metadata(trace_id, indexed, conv.last)
         service = _service_name(record, indexed)
         if service:
             meta["service_name"] = service
-        if divergent:
-            meta["divergent_spans"] = divergent
-        if unmatched:
-            meta["unmatched_tool_spans"] = unmatched
+        extras: dict[str, Any] = {
+            "merge": conv.merge if conv.merge == "sequential" else None,
+            "divergent_spans": conv.divergent,
+            "unread_input_spans": conv.unread_inputs,
+            "unmatched_tool_spans": unmatched,
+            "repeated_spans": repeats,
+            "document": record.obj().get("document"),
+        }
+        meta.update({k: v for k, v in extras.items() if v})
         return Trace(
             id=ctx.trace_id(trace_id),
             source=ctx.source(),

@@ -164,7 +164,8 @@ def _train_chain(train: list[Any]) -> list[tuple[Any, Any, Any]] | None:
     chain = []
     for m in train[-1]:
         if isinstance(m, dict) and m.get("role") == "assistant":
-            fc = m.get("function_call") if isinstance(m.get("function_call"), dict) else {}
+            call = m.get("function_call")
+            fc: dict[str, Any] = call if isinstance(call, dict) else {}
             chain.append((m.get("content"), fc.get("name"), fc.get("arguments")))
     return chain
 
