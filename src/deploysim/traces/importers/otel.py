@@ -2,38 +2,63 @@
 
 Accepted files: an OTLP/JSON export (``{"resourceSpans": [{"scopeSpans": [{"spans": [...]}]}]}``,
 attributes as ``[{key, value: {stringValue | intValue | ...}}]``, also one export per JSONL
-line), or a JSON list / JSONL of flat spans with ``attributes`` as an object (the Python
-SDK's ``span.to_json()``, trace id in ``context.trace_id``). Spans are grouped by trace id:
-one record, and one trace, per trace id, in order of first appearance (locator: the id).
+line), a JSON list / JSONL of flat spans with ``attributes`` as an object (the Python SDK's
+``span.to_json()``, trace id in ``context.trace_id``), or a run file ``{"spans": [...], ...}``
+whose other fields go to ``metadata["document"]``. Ids may be hex strings or the integers an
+SDK keeps (written as zero-padded hex); the parent is ``parentSpanId``, ``parent_id`` or a
+``parent`` context object; status codes are matched case-insensitively. Spans are grouped by
+trace id: one record, and one trace, per trace id, in order of first appearance (locator:
+the id). A span written twice (same id, same content) is read once
+(``metadata["repeated_spans"]``).
 
-Content read: ``gen_ai.input.messages`` / ``gen_ai.output.messages`` (JSON strings or
-parsed) with parts ``text``, ``reasoning``, ``tool_call``, ``tool_call_response``
-(``response``, or ``result``), ``server_tool_call`` / ``server_tool_call_response`` (kept
-inline in the assistant message, ``executed_by="server"``); ``gen_ai.system_instructions``;
-``gen_ai.tool.definitions`` (on the span, or on its ``gen_ai.client.inference.operation.
-details`` event); ``execute_tool`` spans; and the older per-message span events
-(``gen_ai.{system,user,assistant,tool}.message``, ``gen_ai.choice``). ``blob``, ``file``
-and ``uri`` parts are listed in ``Message.metadata["omitted_content"]``.
+Vocabularies read (see ``_otel_vocab`` for the other two): the GenAI conventions, with
+``gen_ai.input.messages`` / ``gen_ai.output.messages`` (JSON strings or parsed; parts form,
+or chat form with ``content`` / ``tool_calls`` / ``tool_call_id``) with parts ``text``,
+``reasoning``, ``tool_call``, ``tool_call_response`` (``response``, or ``result``),
+``server_tool_call`` / ``server_tool_call_response`` (kept inline in the assistant message,
+``executed_by="server"``); ``gen_ai.system_instructions``; ``gen_ai.tool.definitions`` (on
+the span, or on its ``gen_ai.client.inference.operation.details`` event); ``execute_tool``
+spans; and the older per-message span events (``gen_ai.{system,user,assistant,tool}.message``,
+``gen_ai.choice``). ``blob``, ``file`` and ``uri`` parts are listed in
+``Message.metadata["omitted_content"]``. OpenInference spans (``openinference.span.kind``)
+and pre-convention GenAI dialects (``call_llm``, ``gen_ai.output``, ``gen_ai.tool.args``)
+are read into the same shapes. Roles other vocabularies use (developer, human, ai, model,
+smolagents' tool-response / tool-call) are mapped, the original kept in
+``metadata["original_role"]``.
 
 Merge rule, how one conversation is built from many spans:
 
-1. Spans are ordered by start time (file order when a span has none).
+1. Spans are ordered by start time (file order when a span has none). An inference span
+   inside another inference span is the same call seen by two instrumentations: only the
+   outer one is read (and counted in usage).
 2. Content spans are the non-``execute_tool`` spans carrying messages. Inference spans
-   (``chat`` and the like) are used; agent spans (``invoke_agent``, ``create_agent``,
-   ``invoke_workflow``) only when no inference span carries content.
-3. Conversations are cumulative, so the conversation is the *last* content span's system
-   instructions, input messages and output messages; earlier spans are not merged (that
-   would duplicate them). An earlier span whose input is not a prefix of that conversation
-   (a sub-agent, a trimmed history) is listed in ``metadata["divergent_spans"]``.
-4. ``execute_tool`` spans then fill in by call id: a call with no result gets one from its
-   span (``gen_ai.tool.call.result``, else the error), inserted after the calling message
-   and the tool messages that follow it; a result whose span failed (``error.type`` or
-   status ERROR) is marked ``is_error``. Without any content, the conversation is rebuilt
-   from ``execute_tool`` spans alone: consecutive tool spans under one parent, with no
-   inference span between them, make one assistant message of calls, each followed by its
-   result when one was recorded (a call without a recorded result stays unanswered). Tool
-   spans whose call is not in a non-empty conversation go to
-   ``metadata["unmatched_tool_spans"]``.
+   (``chat``, ``call_llm`` and the like) are used; agent spans (``invoke_agent``,
+   ``create_agent``, ``invoke_workflow``) only when no inference span carries content.
+3. **Cumulative** logs, where the last content span's input repeats what an earlier span
+   said: the conversation is the last span's system instructions, input and output;
+   earlier spans are not merged (that would duplicate them). An earlier span whose input
+   is not a prefix of that conversation (a sub-agent, a trimmed history) is listed in
+   ``metadata["divergent_spans"]``.
+4. **Sequential** logs (``metadata["merge"] = "sequential"``), where later spans record no
+   input, or an input that does not repeat the calls (a lossy history), or one that cannot
+   be read (``metadata["unread_input_spans"]``, with why): the first span's input, then
+   each span's output in time order; a later input that continues the conversation adds
+   its new messages, one that starts another conversation is divergent.
+5. Tool spans (``execute_tool``, OpenInference TOOL) then fill in. A span is matched to its
+   call by call id, else by tool name and time (the latest unanswered call to that tool
+   said before the span started); a call without an id takes the span's. A call with no
+   result gets the span's (``gen_ai.tool.call.result`` / ``gen_ai.output`` / ``output.
+   value``, else the error; a span that records arguments but no result returned nothing:
+   an empty result), inserted after the calling message and the tool messages that follow
+   it; a result whose span failed (``error.type`` or status ERROR) is marked ``is_error``.
+   Arguments a span ran with that differ from the call's are kept in the calling message's
+   ``metadata["executed_arguments"]``. A tool span without a call id and without a call
+   (the agent asked in text, a ReAct prompt) is inserted where it ran, marked
+   ``metadata["from_tool_span"]``; one whose call id is not in the conversation goes to
+   ``metadata["unmatched_tool_spans"]``. Without any content, the conversation is rebuilt
+   from tool spans alone: consecutive tool spans under one parent, with no inference span
+   between them, make one assistant message of calls, each followed by its result when one
+   was recorded (a call whose span records neither arguments nor result stays unanswered).
 """
 
 from __future__ import annotations
@@ -263,7 +288,7 @@ def _has_content(span: Span) -> bool:
 
 
 def _openinference_content(span: Span) -> bool:
-    return any(k.startswith(("llm.input_messages.", "llm.output_messages.")) for k in span.attrs)
+    return any(openinference_messages(span, which) is not None for which in ("input", "output"))
 
 
 def _system(span: Span) -> list[Message]:
@@ -379,12 +404,21 @@ def _cumulative(chosen: list[Span]) -> _Conversation:
     inputs, outputs = _span_messages(chosen[-1])
     messages = inputs + outputs
     final = [_key(m) for m in messages]
+    produced: list[int | None] = [None] * len(inputs)
+    produced += [chosen[-1].start] * len(outputs)
     divergent = []
     for s in chosen[:-1]:
-        earlier = [_key(m) for m in _span_messages(s)[0]]
+        earlier_in, earlier_out = _span_messages(s)
+        earlier = [_key(m) for m in earlier_in]
         if final[: len(earlier)] != earlier:
             divergent.append(s.span_id or s.name)
-    return _Conversation(messages, [None] * len(messages), chosen[-1], divergent, [], "cumulative")
+            continue
+        # Where this span's output recurs in the final input, it was said at this span's time.
+        said = earlier + [_key(m) for m in earlier_out]
+        if final[: len(said)] == said:
+            for i in range(len(earlier), len(said)):
+                produced[i] = s.start
+    return _Conversation(messages, produced, chosen[-1], divergent, [], "cumulative")
 
 
 def _sequential(chosen: list[Span], unread: list[dict[str, str]]) -> _Conversation:
@@ -580,7 +614,7 @@ def _ran_after(conv: _Conversation, t: _ToolSpan) -> int | None:
 
 
 def _call_from_tool_span(t: _ToolSpan, fallback_id: str) -> list[Message]:
-    """A tool span the conversation has no call for (asked for in text, say a ReAct prompt).
+    """A tool span with no call id and no call (asked for in text, say a ReAct prompt).
 
     It did run, so its call and result go where it ran, marked as coming from the span.
     """
@@ -639,7 +673,9 @@ def _apply_tool_spans(
     executed: dict[str, Any] = {}
     for k, t in enumerate(tools):
         if k not in matched:
-            where = _ran_after(conv, t)
+            # With a call id the conversation lacks, the call was made outside it (a
+            # sub-agent); without one, it can only have been asked for in text.
+            where = _ran_after(conv, t) if t.call_id is None else None
             if where is None:
                 unmatched.append({"span_id": t.span.span_id, "name": t.name, "call_id": t.call_id})
             else:
@@ -691,6 +727,7 @@ def _tools(spans: list[Span]) -> list[ToolSpec]:
 
 
 def _metadata(trace_id: str, spans: list[Span], last: Span | None) -> dict[str, Any]:
+    """Facts of the run; an inference span nested in another is the same call, counted once."""
     meta: dict[str, Any] = {"trace_id": trace_id, "span_count": len(spans)}
     firsts = {
         "provider": ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system"),
@@ -702,7 +739,8 @@ def _metadata(trace_id: str, spans: list[Span], last: Span | None) -> dict[str, 
         value = next((s.str_attr(k) for s in spans for k in keys if s.str_attr(k)), None)
         if value:
             meta[field] = value
-    inference = [s for s in spans if s.op in _INFERENCE_OPS]
+    nested = _nested_inference(spans)
+    inference = [s for s in spans if s.op in _INFERENCE_OPS and s.span_id not in nested]
     models = [
         s.str_attr("gen_ai.response.model")
         or s.str_attr("gen_ai.request.model")
