@@ -39,3 +39,11 @@ def test_text_of_flattens_parts() -> None:
     assert text_of([{"type": "text", "text": "a"}, {"type": "image_url"}]) == "a\n[image_url]"
     assert text_of({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
     assert text_of(None) == ""
+
+
+def test_parse_arguments_survives_hostile_nesting() -> None:
+    """Arguments nested past the recursion limit are kept raw with a reason, not a crash."""
+    deep = "[" * 200_000
+    parsed = parse_arguments(deep)
+    assert (parsed.arguments, parsed.raw) == (None, deep)
+    assert parsed.error == "JSON nested deeper than can be read"

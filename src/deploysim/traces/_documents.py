@@ -25,7 +25,10 @@ DocumentKind = Literal["json", "jsonl", "yaml", "zip", "csv"]
 # The csv module's cell limit (128 KiB) is below what a real agent run can hold in one cell (a
 # serialized run with large observations); it is module-global, so it is only ever raised.
 _CSV_CELL_LIMIT = 64 * 1024 * 1024
-_CSV_SAMPLE_ROWS = 5
+_CSV_SAMPLE_ROWS = 20
+# The JSON and YAML parsers recurse per nesting level; a hostile file nested deeper than the
+# interpreter's limit must be an input error, not a RecursionError.
+_TOO_DEEP = "nested deeper than can be read (more levels than the interpreter's recursion limit)"
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ def _read_jsonl(path: Path, text: str) -> list[Any]:
             values.append(json.loads(line))
         except json.JSONDecodeError as e:
             values.append(BadLine(lineno, f"line {lineno} is not JSON: {e.msg} (char {e.pos})"))
+        except RecursionError:
+            values.append(BadLine(lineno, f"line {lineno} is {_TOO_DEEP}"))
     return values
 
 
@@ -183,10 +188,14 @@ def read_document(path: Path) -> Document:
             return Document(path, "yaml", yaml.safe_load(text))
         except yaml.YAMLError as e:
             raise TraceFormatError(path, f"not YAML: {e}") from e
+        except RecursionError as e:
+            raise TraceFormatError(path, _TOO_DEEP) from e
     if suffix in (".jsonl", ".ndjson"):
         return Document(path, "jsonl", _read_jsonl(path, text))
     try:
         return Document(path, "json", json.loads(text))
+    except RecursionError as e:
+        raise TraceFormatError(path, _TOO_DEEP) from e
     except json.JSONDecodeError as e:
         # A .json file holding one JSON value per line is JSONL in disguise.
         lines = [ln for ln in text.splitlines() if ln.strip()]

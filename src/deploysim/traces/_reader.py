@@ -130,6 +130,8 @@ def parse_arguments(value: Any) -> ParsedArguments:
             parsed = json.loads(value)
         except json.JSONDecodeError as e:
             return ParsedArguments(None, value, f"invalid JSON: {e.msg} (char {e.pos})")
+        except RecursionError:
+            return ParsedArguments(None, value, "JSON nested deeper than can be read")
         if not isinstance(parsed, dict):
             return ParsedArguments(None, value, f"JSON is a {_type_name(parsed)}, not an object")
         return ParsedArguments(parsed, value, None)

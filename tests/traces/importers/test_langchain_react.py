@@ -154,3 +154,38 @@ def test_round_trip(fixtures: Path) -> None:
     for name in ("workbench_results.csv", "json_steps.csv", "react_transcripts.csv"):
         for t in import_file(_fixture(fixtures, name), skip_invalid=True).traces:
             assert Trace.model_validate_json(t.model_dump_json()) == t
+
+
+def test_run_cells_are_read_never_evaluated(tmp_path: Path) -> None:
+    """Code in a run cell stays text: the repr reader walks the syntax tree, runs nothing."""
+    marker = tmp_path / "pwned"
+    payload = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    step = f"(AgentAction(tool='t', tool_input={{'q': {payload}}}, log=''), {payload})"
+    path = tmp_path / "runs.csv"
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows([["input", "steps"], ["q", f"[{step}]"]])
+    (t,) = import_file(path).traces
+    assert not marker.exists()
+    assert t.tool_results()[0].output == payload
+    assert t.tool_calls()[0].arguments is None  # not a literal: kept raw, flagged
+    assert t.tool_calls()[0].parse_error == "tool_input is not an object"
+
+
+def test_deeply_nested_cell_is_a_record_error(tmp_path: Path) -> None:
+    """A cell nested past the parser's limit fails as its row and column, nothing else."""
+    path = tmp_path / "runs.csv"
+    good = "[(AgentAction(tool='t', tool_input={}, log=''), 'ok')]"
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows(
+            [
+                ["input", "steps"],
+                ["a", good],
+                ["b", "[" * 5000 + "AgentAction("],
+                ["c", "[" + "-" * 100_000 + "1, AgentAction()]"],
+                ["d", good],
+            ]
+        )
+    f = import_file(path, skip_invalid=True)
+    assert [t.source.index for t in f.traces] == [0, 3]
+    assert [(s.record, s.field) for s in f.skipped] == [(1, "steps"), (2, "steps")]
+    assert all("nested deeper" in s.reason for s in f.skipped)

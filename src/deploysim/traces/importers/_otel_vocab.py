@@ -181,8 +181,8 @@ def _decoded(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except json.JSONDecodeError:
-            return value
+        except (json.JSONDecodeError, RecursionError):
+            return value  # not JSON (or not readable as JSON): the text is the value
     return value
 
 

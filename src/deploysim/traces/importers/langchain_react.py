@@ -180,10 +180,16 @@ class _Parsed:
 def _parse_repr(cell: str, where: Node) -> _Parsed:
     try:
         tree = ast.parse(cell.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+    except (RecursionError, MemoryError) as e:
+        # CPython's parser gives up on very deep nesting with one of these.
+        raise where.fail("nested deeper than can be read") from e
+    except (SyntaxError, ValueError) as e:
         raise where.fail(f"not a Python literal nor JSON: {e}") from e
     src = _Source(cell.strip())
-    value = _read(tree.body, src)
+    try:
+        value = _read(tree.body, src)
+    except RecursionError as e:
+        raise where.fail("nested deeper than can be read") from e
     # Observation source text: the second element of each (action, observation) pair.
     observations: dict[int, str] = {}
     steps_node = _steps_node(tree.body)
@@ -220,6 +226,8 @@ def _parse_cell(cell: str, where: Node) -> _Parsed:
     """JSON first (it is the stricter reading), else a Python repr."""
     try:
         return _Parsed(json.loads(cell), {})
+    except RecursionError as e:
+        raise where.fail("nested deeper than can be read") from e
     except json.JSONDecodeError:
         return _parse_repr(cell, where)
 
@@ -350,7 +358,7 @@ def _transcript(cell: str) -> _Run:
 def _json_object(text: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 

@@ -138,6 +138,8 @@ def _json(node: Node) -> Node:
         return Node(json.loads(node.value), node.path)
     except json.JSONDecodeError as e:
         raise node.fail(f"not JSON: {e.msg} (char {e.pos})") from e
+    except RecursionError as e:
+        raise node.fail("JSON nested deeper than can be read") from e
 
 
 def _call(p: Node, fallback_id: str, server: bool = False) -> ToolCall:

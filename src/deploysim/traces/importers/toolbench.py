@@ -200,8 +200,8 @@ def _prompts(generation: Node) -> list[Message]:
 def _is_error(observation: str | None) -> bool:
     try:
         parsed = json.loads(observation or "")
-    except json.JSONDecodeError:
-        return False
+    except (json.JSONDecodeError, RecursionError):
+        return False  # not the {"error", "response"} envelope: nothing says it failed
     return (
         isinstance(parsed, dict) and isinstance(parsed.get("error"), str) and bool(parsed["error"])
     )
