@@ -41,6 +41,16 @@ def test_tables_that_are_not_runs_are_not_claimed(fixtures: Path, shared_traces:
         import_file(_fixture(fixtures, "state_table.csv"))
 
 
+def test_words_alone_do_not_make_a_run_column(tmp_path: Path) -> None:
+    """Cells that mention tool_input but do not read as runs leave the CSV unclaimed."""
+    path = tmp_path / "config.csv"
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows(
+            [["name", "settings"], ["a", "{'tool_input': 1}"], ["b", "['tool_input']"]]
+        )
+    assert not get_importer(FMT).sniff(read_document(path))
+
+
 def test_repr_runs_become_calls_and_results(fixtures: Path) -> None:
     """AgentAction reprs: thought text, the call, the observation text and its structure."""
     f = import_file(_fixture(fixtures, "workbench_results.csv"), skip_invalid=True)

@@ -64,19 +64,39 @@ _JSON_BLOB = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 
 
 def _looks_like_run(cell: str) -> bool:
+    """A cheap first look: the words a serialized run or a ReAct transcript must contain."""
     head = cell.lstrip()[:1]
     if head in ("{", "[", "("):
-        return "intermediate_steps" in cell or "AgentAction" in cell or "AgentStep" in cell
+        return any(
+            w in cell for w in ("intermediate_steps", "AgentAction", "AgentStep", "tool_input")
+        )
     lines = {m.group(1) for m in _REACT_LINE.finditer(cell)}
     return {"Action", "Observation"} <= lines
 
 
+def _is_run(cell: str) -> bool:
+    """Whether a cell reads as an agent run (a malformed one may still sit among runs)."""
+    if cell.lstrip()[:1] not in ("{", "[", "("):
+        return _looks_like_run(cell)
+    where = Node(cell)
+    try:
+        run = _run_from_value(_parse_cell(cell, where), where)
+    except RecordError:
+        return False
+    parsed_steps = bool(run.steps)
+    return parsed_steps or run.user is not None or run.output is not None
+
+
 def _run_column(table: CsvTable) -> str | None:
-    """The column whose filled sample cells all look like agent runs (at least one filled)."""
+    """The column of agent runs: every filled sample cell has a run's words, one reads as one.
+
+    One malformed run among good ones does not hide the column (it becomes a record error);
+    a column none of whose cells reads as a run is not claimed.
+    """
     for column in table.header:
         cells = [row.get(column, "") for row in table.sample]
         filled = [c for c in cells if c.strip()]
-        if filled and all(_looks_like_run(c) for c in filled):
+        if filled and all(_looks_like_run(c) for c in filled) and any(_is_run(c) for c in filled):
             return column
     return None
 
