@@ -170,18 +170,24 @@ def _train_chain(train: list[Any]) -> list[tuple[Any, Any, Any]] | None:
     return chain
 
 
-def _choose(steps: list[_Step], train: list[Any]) -> tuple[list[int], str]:
+class _Choice(NamedTuple):
+    path: list[int]
+    """Indices of the chosen path's steps, root first."""
+    chosen_by: str
+
+
+def _choose(steps: list[_Step], train: list[Any]) -> _Choice:
     parents = {s.parent for s in steps}
     leaves = [i for i in range(len(steps)) if i not in parents]
     answer = next((i for i in leaves if _gives_answer(steps[i])), None)
     if answer is not None:
-        return _path(steps, answer), "give_answer"
+        return _Choice(_path(steps, answer), "give_answer")
     chain = _train_chain(train)
     for leaf in leaves:
         path = _path(steps, leaf)
         if chain and [(steps[i].thought, steps[i].name, steps[i].arguments) for i in path] == chain:
-            return path, "train_messages"
-    return (_path(steps, leaves[-1]) if leaves else []), "last_explored"
+            return _Choice(path, "train_messages")
+    return _Choice(_path(steps, leaves[-1]) if leaves else [], "last_explored")
 
 
 def _prompts(generation: Node) -> list[Message]:
