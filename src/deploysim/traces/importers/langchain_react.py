@@ -87,17 +87,24 @@ def _is_run(cell: str) -> bool:
 
 
 def _run_column(table: CsvTable) -> str | None:
-    """The column of agent runs: every filled sample cell has a run's words, one reads as one.
+    """The column of agent runs: most filled sample cells have a run's words, one reads as one.
 
-    One malformed run among good ones does not hide the column (it becomes a record error);
-    a column none of whose cells reads as a run is not claimed.
+    Malformed runs among good ones do not hide the column (each becomes a record error); a
+    column none of whose cells reads as a run is not claimed.
     """
     for column in table.header:
-        cells = [row.get(column, "") for row in table.sample]
-        filled = [c for c in cells if c.strip()]
-        if filled and all(_looks_like_run(c) for c in filled) and any(_is_run(c) for c in filled):
+        filled = [c for c in (row.get(column, "") for row in table.sample) if c.strip()]
+        runs = [c for c in filled if _looks_like_run(c)]
+        if filled and 2 * len(runs) >= len(filled) and any(_is_run(c) for c in runs):
             return column
     return None
+
+
+def _any_run_column(table: CsvTable) -> str | None:
+    """With the format given (not detected): the column with the most cells read as runs."""
+    counts = {c: sum(_is_run(row.get(c, "")) for row in table.sample) for c in table.header}
+    best = max(table.header, key=lambda c: counts[c], default=None)
+    return best if best is not None and counts[best] > 0 else None
 
 
 # --- messages ------------------------------------------------------------------------------
@@ -199,7 +206,7 @@ class LangChainReactCsvImporter(Importer):
         table = doc.data
         if not isinstance(table, CsvTable):
             raise RecordError("(file)", "not a CSV file")
-        run_column = _run_column(table)
+        run_column = _run_column(table) or _any_run_column(table)
         if run_column is None:
             raise RecordError(
                 "(header)", f"no column of {table.header} holds agent runs in the first rows"
