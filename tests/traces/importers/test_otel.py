@@ -465,3 +465,25 @@ def test_real_any_agent_runs_consume_every_tool_span(shared_traces: Path) -> Non
         )
     assert sum(len(t.tool_results()) for t in result.traces) == spans
     assert not any("unmatched_tool_spans" in t.metadata for t in result.traces)
+
+
+def test_tool_span_without_arguments_notes_no_difference(tmp_path: Path) -> None:
+    """A tool span that records no arguments says nothing about them: no executed_arguments."""
+    tid = "00000000000000000000000000000ccc"
+    llm = {
+        "gen_ai.operation.name": "call_llm",
+        "gen_ai.input.messages": json.dumps([{"role": "user", "content": "time?"}]),
+        "gen_ai.output": json.dumps([{"tool.name": "now", "tool.args": {"tz": "UTC"}}]),
+        "gen_ai.output.type": "json",
+    }
+    run = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "now",
+        "gen_ai.output": "08:00",
+    }
+    path = tmp_path / "spans.json"
+    path.write_text(json.dumps([_span(tid, "01", 1, llm), _span(tid, "02", 2, run)]))
+    (t,) = import_file(path).traces
+    assert t.tool_calls()[0].arguments == {"tz": "UTC"}
+    assert t.tool_results()[0].output == "08:00"
+    assert all("executed_arguments" not in m.metadata for m in t.messages)

@@ -249,7 +249,7 @@ def apply_tool_spans(
         if t.failed:
             failed[call_id] = t
         ran_with = tool_call_arguments(t.span).arguments
-        if ran_with is not None:
+        if ran_with is not None and tool_arguments(t.span) is not None:  # recorded, and read
             executed[call_id] = ran_with
         result = None if call_id in answered else t.result(call_id)
         if result is not None:
