@@ -1,5 +1,6 @@
 """Importers given arbitrary JSON raise nothing but our own error types."""
 
+import csv
 import json
 from pathlib import Path
 
@@ -153,3 +154,62 @@ def test_cutting_a_deep_subtree_keeps_every_other_value(
     assert got["keep"] == value and got["after"] == value
     found = nesting_error(got)
     assert found is not None and found.field.startswith("deep")
+
+
+REPR_TOKENS = [
+    "AgentAction(",
+    "AgentStep(",
+    "ToolAgentAction(",
+    "array(",
+    "tool=",
+    "tool_input=",
+    "log=",
+    "action=",
+    "observation=",
+    "tool_call_id=",
+    "'t'",
+    "'x'",
+    '"y"',
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    ",",
+    ":",
+    "nan",
+    "None",
+    "1",
+    "-",
+    "'intermediate_steps'",
+    "'input'",
+    "'output'",
+    "\nThought: ",
+    "\nAction: ",
+    "\nAction Input: ",
+    "\nObservation: ",
+    "\nFinal Answer: ",
+    "```",
+]
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cells=st.lists(st.lists(st.sampled_from(REPR_TOKENS), max_size=25), min_size=1, max_size=3))
+def test_csv_runs_raise_only_our_errors(tmp_path: Path, cells: list[list[str]]) -> None:
+    """Any CSV cell of repr and ReAct fragments, read as LangChain runs, imports or is a
+    skipped record naming its row; nothing else escapes."""
+    p = tmp_path / "fuzz.csv"
+    good = "[(AgentAction(tool='t', tool_input={}, log=''), 'ok')]"
+    with p.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["input", "steps"])
+        writer.writerow(["q", good])  # so the column is found and every fuzzed row is read
+        writer.writerows([["q", "".join(c)] for c in cells])
+    result = import_file(p, format="langchain-react-csv", skip_invalid=True)
+    assert len(result.traces) + len(result.skipped) == len(cells) + 1
+    assert all(s.record is not None and s.field == "steps" for s in result.skipped)
+    for t in result.traces:
+        assert Trace.model_validate_json(t.model_dump_json()) == t

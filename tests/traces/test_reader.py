@@ -39,3 +39,15 @@ def test_text_of_flattens_parts() -> None:
     assert text_of([{"type": "text", "text": "a"}, {"type": "image_url"}]) == "a\n[image_url]"
     assert text_of({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
     assert text_of(None) == ""
+
+
+def test_parse_arguments_survives_hostile_nesting() -> None:
+    """Arguments nested past the recursion limit are a record error naming the field, not a
+    crash; unterminated, they are kept raw as invalid JSON."""
+    with pytest.raises(RecordError, match="nested deeper") as e:
+        parse_arguments("[" * 200_000 + "]" * 200_000, "messages[1].arguments")
+    assert e.value.field.startswith("messages[1].arguments")
+    deep = "[" * 200_000
+    parsed = parse_arguments(deep)
+    assert (parsed.arguments, parsed.raw) == (None, deep)
+    assert parsed.error is not None and parsed.error.startswith("invalid JSON")

@@ -29,11 +29,43 @@ DATA_FILES = frozenset(
 )
 """Named files that are not traces: environment state, tool schemas, policies, licences."""
 
+RUN_INDEXES_AND_STATE = frozenset(
+    {
+        "manifest.json",
+        "G1_query.json",
+        "G2_query.json",
+        "G3_query.json",
+        "inference_query_demo.json",
+        "inference_query_demo_open_domain.json",
+        "analytics_data.csv",
+        "calendar_events.csv",
+        "customer_relationship_manager_data.csv",
+        "emails.csv",
+        "project_tasks.csv",
+        "email_addresses.csv",
+        *(
+            f"{domain}_queries_and_answers.csv"
+            for domain in (
+                "analytics",
+                "calendar",
+                "customer_relationship_manager",
+                "email",
+                "multi_domain",
+                "project_management",
+            )
+        ),
+    }
+)
+"""Files of the any-agent, ToolBench and WorkBench folders that hold no trace: the any-agent
+run index, ToolBench's query lists, and WorkBench's sandbox tables, ground-truth answers and
+company directory (state, not runs). Each is read and refused by every importer."""
+
 
 def _ignored_rightly(ignored: IgnoredFile) -> bool:
     p = Path(ignored.path)
     return (
         p.name in DATA_FILES
+        or p.name in RUN_INDEXES_AND_STATE
         or (p.suffix in NON_TRACE_SUFFIXES and ignored.reason == NOT_TRACE_SUFFIX)
         or ignored.reason == EMPTY_FILE
     )
@@ -61,4 +93,7 @@ def test_there_is_real_data() -> None:
         "inspect-ai",
         "claude-code-sessions-real-repos",
         "openhands-replay-trajectories",
+        "any-agent-otel-genai-traces",
+        "toolbench-rapidapi-chatgpt-dfsdt",
+        "workbench-langchain-tabular-db",
     }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import stat
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -15,11 +17,18 @@ from deploysim._errors import TraceFormatError
 from deploysim.traces._limits import DEFAULT_LIMITS, ImportLimits, ZipBudget, read_bounded
 from deploysim.traces._nesting import BoundedYamlLoader, loads
 
-__all__ = ["TRACE_SUFFIXES", "BadLine", "Document", "ZipJson", "read_document"]
+__all__ = ["TRACE_SUFFIXES", "BadLine", "CsvTable", "Document", "ZipJson", "read_document"]
 
-TRACE_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".eval", ".traj", ".yaml", ".yml"})
+TRACE_SUFFIXES = frozenset(
+    {".json", ".jsonl", ".ndjson", ".eval", ".traj", ".yaml", ".yml", ".csv"}
+)
 
-DocumentKind = Literal["json", "jsonl", "yaml", "zip"]
+DocumentKind = Literal["json", "jsonl", "yaml", "zip", "csv"]
+
+# The csv module's cell limit (128 KiB) is below what a real agent run can hold in one cell (a
+# serialized run with large observations); it is module-global, so it is only ever raised.
+_CSV_CELL_LIMIT = 64 * 1024 * 1024
+_CSV_SAMPLE_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -38,11 +47,85 @@ class ZipJson:
 
 
 @dataclass(frozen=True)
+class CsvTable:
+    """A CSV file: its header and first rows, read eagerly; all rows are read on demand.
+
+    Most CSV files beside traces are state tables, not runs, so detection looks at the
+    header and a few rows only, and a table no importer claims is never read in full.
+    """
+
+    path: Path
+    header: list[str]
+    sample: list[dict[str, str]]
+    problem: str | None = None
+    """Why the sample stopped early (not UTF-8, not CSV); rows() reports it on its line."""
+
+    def rows(self) -> Iterator[dict[str, str] | BadLine]:
+        """Every data row as ``{column: cell}``; a row the csv module rejects is a BadLine."""
+        yield from _csv_rows(self.path, self.header)
+
+
+def _csv_rows(path: Path, header: list[str]) -> Iterator[dict[str, str] | BadLine]:
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_CELL_LIMIT))
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            next(reader, None)  # the header, already read
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as e:
+                    yield BadLine(reader.line_num, f"line {reader.line_num} is not CSV: {e}")
+                    continue
+                if not cells:
+                    continue
+                if len(cells) > len(header):
+                    yield BadLine(
+                        reader.line_num,
+                        f"line {reader.line_num} has {len(cells)} cells, the header {len(header)}",
+                    )
+                    continue
+                yield dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=True))
+    except UnicodeDecodeError as e:
+        yield BadLine(0, f"not UTF-8 text: {e.reason} at byte {e.start}")
+
+
+def _read_csv(path: Path) -> CsvTable:
+    """The header and first rows; what cannot be read is left for rows() to report.
+
+    A CSV that is not text or not CSV from its first lines gets an empty sample (no importer
+    claims it, so a directory import lists it as ignored instead of failing on a stray table).
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_CELL_LIMIT))
+    header: list[str] = []
+    sample: list[dict[str, str]] = []
+    problem: str | None = None
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            for cells in reader:
+                if cells:
+                    sample.append(dict(zip(header, cells, strict=False)))
+                if len(sample) >= _CSV_SAMPLE_ROWS:
+                    break
+    except UnicodeDecodeError as e:
+        problem = f"not UTF-8 text: {e.reason} at byte {e.start}"
+    except csv.Error as e:
+        problem = f"not CSV: {e}"
+    except OSError as e:
+        raise TraceFormatError(path, f"cannot read: {e.strerror or e}") from e
+    return CsvTable(path, header, sample, problem)
+
+
+@dataclass(frozen=True)
 class Document:
     """A parsed input file.
 
     ``data`` is the JSON value for json/yaml files, a list of values (or :class:`BadLine`)
-    for jsonl files, and a :class:`ZipJson` for zip archives.
+    for jsonl files, a :class:`ZipJson` for zip archives and a :class:`CsvTable` for CSV.
     """
 
     path: Path
@@ -121,7 +204,7 @@ def _parse_text(path: Path, text: str) -> Document:
 
 
 def read_document(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> Document:
-    """Read and parse one file; raise TraceFormatError when it is not JSON, JSONL or YAML.
+    """Read and parse one file; raise TraceFormatError when it is not JSON, JSONL, YAML or CSV.
 
     Raises:
         TraceFormatError: the file is unreadable, not a regular file, past ``limits``
@@ -130,6 +213,12 @@ def read_document(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> Document
     _regular_file(path)
     if zipfile.is_zipfile(path):
         return Document(path, "zip", _read_zip(path, limits))
+    if path.suffix.lower() == ".csv":
+        # Read lazily (state tables beside runs are never read whole), so the byte cap is
+        # checked on the size up front; a CSV is stored as it reads, uncompressed.
+        if path.stat().st_size > limits.max_bytes:
+            read_bounded(path, limits)  # raises the same error as any other file
+        return Document(path, "csv", _read_csv(path))
     data = read_bounded(path, limits)
     try:
         text = data.decode("utf-8")

@@ -36,7 +36,7 @@ __all__ = [
 # Importers are walking untrusted, loosely typed JSON; these are the errors such walking can
 # raise when a shape was not foreseen. They become TraceFormatError naming the record, so a
 # caller never sees a bare KeyError, and --skip-invalid can go on with the next record.
-_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
 
 NOT_TRACE_SUFFIX = "not a trace file suffix"
 """Why a file in a directory was ignored unread: documentation, licences, archives."""

@@ -31,6 +31,7 @@ __all__ = [
     "get_importer",
     "importer",
     "importer_names",
+    "not_a_trace",
 ]
 
 ENTRY_POINT_GROUP = "deploysim.importers"
@@ -101,7 +102,9 @@ class Importer(ABC):
     def records(self, doc: Document) -> Iterator[Record]:
         """Split a document into records; default: JSONL lines or JSON list items, else one.
 
-        A JSON list that :meth:`is_conversation` recognizes is one record.
+        A JSON list that :meth:`is_conversation` recognizes is one record. A file the format
+        knows but that holds no trace (a query list, a state table) raises
+        :func:`not_a_trace`: a directory import lists it as ignored with that reason.
         """
         if doc.kind == "json" and self.is_conversation(doc.data):
             yield Record(0, doc.data)
@@ -118,6 +121,15 @@ class Importer(ABC):
 
         Raise ``RecordError`` (via ``Node``) for malformed fields.
         """
+
+
+def not_a_trace(path: object, reason: str) -> UnknownFormatError:
+    """The error for a file an importer recognizes as its format's but that holds no trace.
+
+    The import driver treats it like an unrecognized file: listed as ignored, with ``reason``,
+    inside a directory; an error when the file was named on its own.
+    """
+    return UnknownFormatError(f"{path}: {reason}")
 
 
 _I = TypeVar("_I", bound=type[Importer])

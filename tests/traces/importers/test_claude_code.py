@@ -261,7 +261,7 @@ def test_detection_claims_only_claude_code_files(fixtures: Path, shared_traces: 
     for p in sorted((fixtures / FIXTURES).glob("*.jsonl")):
         imp = detect_importer(read_document(p))
         assert imp is not None and imp.name == "claude-code", p
-    assert_claims_no_other_format("claude-code", fixtures, shared_traces, own=FOLDER)
+    assert_claims_no_other_format("claude-code", fixtures, shared_traces, own=[FOLDER])
 
 
 def test_canonical_round_trip(fixtures: Path, shared_traces: Path, tmp_path: Path) -> None:

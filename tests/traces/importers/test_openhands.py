@@ -198,7 +198,7 @@ def test_detection_claims_only_openhands_files(fixtures: Path, shared_traces: Pa
     for p in sorted((fixtures / FIXTURES).iterdir()):
         imp = detect_importer(read_document(p))
         assert imp is not None and imp.name == "openhands", p
-    assert_claims_no_other_format("openhands", fixtures, shared_traces, own=FOLDER)
+    assert_claims_no_other_format("openhands", fixtures, shared_traces, own=[FOLDER])
 
 
 def test_canonical_round_trip(fixtures: Path, shared_traces: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from deploysim.traces import (
     Reasoning,
     Trace,
     import_file,
+    import_traces,
     validate,
 )
 from tests.traces.detection import assert_claims_no_other_format
@@ -59,7 +60,9 @@ def test_detected_by_content(fixtures: Path, shared_traces: Path) -> None:
     """OTLP and SDK span dumps are detected; the sniffer claims no other fixture or file."""
     for name in ("otlp_export.json", "sdk_spans.json", "malformed.jsonl"):
         assert import_file(_otel(fixtures, name), skip_invalid=True).format == "otel-genai"
-    assert_claims_no_other_format("otel-genai", fixtures, shared_traces)
+    assert_claims_no_other_format(
+        "otel-genai", fixtures, shared_traces, own=["any-agent-otel-genai-traces"]
+    )
 
 
 def test_otlp_and_sdk_dump_give_the_same_traces(fixtures: Path) -> None:
@@ -312,3 +315,175 @@ def test_round_trip(fixtures: Path) -> None:
     assert len(traces) == 6
     for t in traces:
         assert Trace.model_validate_json(t.model_dump_json()) == t
+
+
+def test_sdk_run_file_with_integer_ids(fixtures: Path) -> None:
+    """A {"spans": [...]} run with integer ids, parent objects and lower-case status reads."""
+    (t,) = import_file(_otel(fixtures, "sdk_int_ids_run.json")).traces
+    assert t.id == "1d3c5a7e9b2f4a6c8e0d1f3b5a7c9e11"
+    assert t.metadata["merge"] == "sequential"
+    assert t.metadata["document"] == {"final_output": "I wrote 2025 to the file."}
+    assert t.metadata["repeated_spans"] == ["f40e221658305ec4"]
+    assert t.metadata["usage"] == {"input_tokens": 400, "output_tokens": 40}
+    assert [m.role for m in t.messages] == ["system", "user"] + ["assistant", "tool"] * 3 + [
+        "assistant"
+    ]
+    assert t.messages[-1].text == "I wrote 2025 to the file."
+
+
+def test_sequential_calls_are_paired_with_tool_spans(fixtures: Path) -> None:
+    """Calls from gen_ai.output meet their execute_tool spans by name and time.
+
+    The span's call id replaces the missing one; double-encoded arguments are unwrapped,
+    keeping the recorded string; arguments the tool ran with that differ are noted; a span
+    with arguments but no result returned nothing; a failed span is an error result.
+    """
+    (t,) = import_file(_otel(fixtures, "sdk_int_ids_run.json")).traces
+    calls, results = t.tool_calls(), t.tool_results()
+    assert [(c.id, c.name) for c in calls] == [
+        ("call_T1", "get_time"),
+        ("call-3-0", "write_file"),
+        ("call-4-0", "notify"),
+    ]
+    assert calls[0].arguments == {"tz": "Europe/Paris"}
+    assert [r.call_id for r in results] == [c.id for c in calls]
+    assert results[0].output == '{"datetime": "2025-05-23T11:07:42+02:00"}'
+    assert (results[1].output, results[1].is_error) == ("", False)
+    assert results[2].is_error and results[2].output == "boom"
+    notify = next(m for m in t.messages if m.tool_calls and m.tool_calls[0].name == "notify")
+    assert notify.metadata["executed_arguments"] == {"call-4-0": {"channel": "ops"}}
+    assert [f.code for f in validate(t)] == ["no_tool_specs"]
+
+
+def test_double_encoded_tool_arguments_are_unwrapped(tmp_path: Path) -> None:
+    """A JSON string holding JSON: the object is the arguments, the string stays raw."""
+    tid = "00000000000000000000000000000aaa"
+    raw = json.dumps(json.dumps({"city": "Paris"}))
+    spans = [
+        _span(tid, "01", 1, {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "w"}),
+    ]
+    spans[0]["attributes"]["gen_ai.tool.call.arguments"] = raw
+    path = tmp_path / "spans.json"
+    path.write_text(json.dumps(spans))
+    (call,) = import_file(path).traces[0].tool_calls()
+    assert (call.arguments, call.raw_arguments, call.parse_error) == ({"city": "Paris"}, raw, None)
+
+
+def test_openinference_cumulative_spans(fixtures: Path) -> None:
+    """OpenInference: flattened messages, id-less TOOL span matched, tool schema, usage once."""
+    t = import_file(_otel(fixtures, "openinference_spans.json")).traces[0]
+    assert [m.role for m in t.messages] == ["system", "user", "assistant", "tool", "assistant"]
+    (call,) = t.tool_calls()
+    assert (call.id, call.arguments) == ("call_o1", {"order_id": "W1"})
+    assert t.tool_results()[0].output == '{"status": "shipped"}'
+    assert [s.name for s in t.tools] == ["get_order"]
+    assert t.tool("get_order").parameters["required"] == ["order_id"]
+    # The nested LLM span (the same call, instrumented twice) is counted once.
+    assert t.metadata["usage"] == {"input_tokens": 120, "output_tokens": 16}
+    assert t.metadata["provider"] == "openai" and t.metadata["conversation_id"] == "sess-9"
+    assert "unmatched_tool_spans" not in t.metadata
+    assert validate(t) == []
+
+
+def test_openinference_payloads_and_calls_asked_for_in_text(fixtures: Path) -> None:
+    """LangChain-serialized payloads are messages; a tool span the model asked for in ReAct
+    text (no call id, no call) is inserted where it ran."""
+    t = import_file(_otel(fixtures, "openinference_spans.json")).traces[1]
+    assert [m.role for m in t.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "assistant",
+        "tool",
+        "user",
+        "assistant",
+    ]
+    get_time, get_weather = t.tool_calls()
+    assert (get_time.id, get_time.arguments) == ("call_lc1", {"city": "Lyon"})
+    assert get_weather.arguments == {"city": "Lyon"}  # the kwargs of the recorded call
+    assert get_weather.raw_arguments == '{"args": [], "kwargs": {"city": "Lyon"}}'
+    assert t.messages[5].metadata == {"from_tool_span": True}
+    assert t.tool_results()[1].output == "sunny"
+    assert t.tool("get_weather").parameters == {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+    }
+
+
+def test_lossy_later_inputs_fall_back_to_sequential(tmp_path: Path) -> None:
+    """A later input that drops the calls (LangChain 'ai' turns without tool calls, tool
+    turns without ids) does not replace what the earlier spans said."""
+    tid = "00000000000000000000000000000bbb"
+    sys_user = [{"role": "system", "content": "Use tools."}, {"role": "user", "content": "Go."}]
+    first = {
+        "gen_ai.operation.name": "call_llm",
+        "gen_ai.input.messages": json.dumps(sys_user),
+        "gen_ai.output": json.dumps([{"tool.name": "ping", "tool.args": {}}]),
+        "gen_ai.output.type": "json",
+    }
+    lossy = [*sys_user, {"role": "ai", "content": ""}, {"role": "tool", "content": "pong"}]
+    last = {
+        "gen_ai.operation.name": "call_llm",
+        "gen_ai.input.messages": json.dumps(lossy),
+        "gen_ai.output": "Done.",
+        "gen_ai.output.type": "text",
+    }
+    ping = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "ping",
+        "gen_ai.tool.args": "{}",
+        "gen_ai.output": "pong",
+    }
+    spans = [_span(tid, "01", 1, first), _span(tid, "02", 2, ping), _span(tid, "03", 3, last)]
+    path = tmp_path / "spans.json"
+    path.write_text(json.dumps(spans))
+    (t,) = import_file(path).traces
+    assert [m.role for m in t.messages] == ["system", "user", "assistant", "tool", "assistant"]
+    assert t.metadata["merge"] == "sequential"
+    assert t.metadata["unread_input_spans"][0]["span_id"] == "03"
+    assert t.tool_results()[0].output == "pong"
+
+
+def test_real_any_agent_runs_consume_every_tool_span(shared_traces: Path) -> None:
+    """Every any-agent run imports; every tool span (less exact repeats) becomes one result,
+    and the run index (manifest.json) is ignored, not imported."""
+    folder = shared_traces / "any-agent-otel-genai-traces"
+    result = import_traces([folder])
+    assert result.skipped == []
+    assert len(result.traces) == len(list((folder / "traces").rglob("*.json")))
+    assert "manifest.json" in {Path(i.path).name for i in result.ignored}
+    spans = 0
+    for f in (folder / "traces").rglob("*.json"):
+        unique = {json.dumps(s, sort_keys=True) for s in json.loads(f.read_text())["spans"]}
+        kinds = [json.loads(s)["attributes"] for s in unique]
+        spans += sum(
+            a.get("gen_ai.operation.name") == "execute_tool"
+            or a.get("openinference.span.kind") == "TOOL"
+            for a in kinds
+        )
+    assert sum(len(t.tool_results()) for t in result.traces) == spans
+    assert not any("unmatched_tool_spans" in t.metadata for t in result.traces)
+
+
+def test_tool_span_without_arguments_notes_no_difference(tmp_path: Path) -> None:
+    """A tool span that records no arguments says nothing about them: no executed_arguments."""
+    tid = "00000000000000000000000000000ccc"
+    llm = {
+        "gen_ai.operation.name": "call_llm",
+        "gen_ai.input.messages": json.dumps([{"role": "user", "content": "time?"}]),
+        "gen_ai.output": json.dumps([{"tool.name": "now", "tool.args": {"tz": "UTC"}}]),
+        "gen_ai.output.type": "json",
+    }
+    run = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "now",
+        "gen_ai.output": "08:00",
+    }
+    path = tmp_path / "spans.json"
+    path.write_text(json.dumps([_span(tid, "01", 1, llm), _span(tid, "02", 2, run)]))
+    (t,) = import_file(path).traces
+    assert t.tool_calls()[0].arguments == {"tz": "UTC"}
+    assert t.tool_results()[0].output == "08:00"
+    assert all("executed_arguments" not in m.metadata for m in t.messages)

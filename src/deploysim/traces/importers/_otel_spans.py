@@ -10,6 +10,7 @@ from deploysim.traces._reader import Node
 __all__ = [
     "DETAILS_EVENT",
     "ERROR_CODES",
+    "OPENINFERENCE_KIND",
     "Span",
     "any_value",
     "attributes",
@@ -20,12 +21,22 @@ __all__ = [
 ]
 
 ERROR_CODES = (2, "2", "STATUS_CODE_ERROR", "ERROR", "StatusCode.ERROR")
+_ERROR_NAMES = frozenset(str(c).upper() for c in ERROR_CODES)
+# OpenInference names its span types by attribute, not by gen_ai.operation.name; these are
+# the GenAI operations they correspond to.
+OPENINFERENCE_KIND = "openinference.span.kind"
+_OPENINFERENCE_OPS = {"LLM": "chat", "TOOL": "execute_tool", "AGENT": "invoke_agent"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 
 
-def hex_id(value: Any) -> str | None:
-    return value.lower().removeprefix("0x") if isinstance(value, str) and value else None
+def hex_id(value: Any, width: int = 16) -> str | None:
+    """An id as lower-case hex; SDK dumps that keep the integer get it zero-padded."""
+    if isinstance(value, str) and value:
+        return value.lower().removeprefix("0x")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return f"{value:0{width}x}"
+    return None
 
 
 def trace_id_of(span: Any) -> str | None:
@@ -35,8 +46,16 @@ def trace_id_of(span: Any) -> str | None:
     return hex_id(
         span.get("traceId")
         or span.get("trace_id")
-        or (ctx.get("trace_id") if isinstance(ctx, dict) else None)
+        or (ctx.get("trace_id") if isinstance(ctx, dict) else None),
+        32,
     )
+
+
+def _parent_id(d: dict[str, Any]) -> str | None:
+    """``parentSpanId`` (OTLP), ``parent_id`` (SDK to_json) or a ``parent`` context object."""
+    parent = d.get("parent")
+    nested = parent.get("span_id") if isinstance(parent, dict) else None
+    return hex_id(d.get("parentSpanId") or d.get("parent_id") or nested)
 
 
 def time_ns(value: Any) -> int | None:
@@ -109,7 +128,17 @@ class Span(NamedTuple):
 
     @property
     def op(self) -> str | None:
-        return self.str_attr("gen_ai.operation.name")
+        """The GenAI operation, also for OpenInference spans (LLM -> chat, TOOL -> execute_tool)."""
+        op = self.str_attr("gen_ai.operation.name")
+        if op is None:
+            kind = self.str_attr(OPENINFERENCE_KIND)
+            op = _OPENINFERENCE_OPS.get(kind.upper()) if kind else None
+        return op
+
+    @property
+    def openinference(self) -> bool:
+        """Whether the span speaks OpenInference (``input.value``, ``llm.*_messages``)."""
+        return OPENINFERENCE_KIND in self.attrs and "gen_ai.operation.name" not in self.attrs
 
 
 def decode_span(node: Node) -> Span:
@@ -118,7 +147,7 @@ def decode_span(node: Node) -> Span:
         raise node.fail("span has no trace id (traceId or context.trace_id)")
     ctx: dict[str, Any] = d["context"] if isinstance(d.get("context"), dict) else {}
     status: dict[str, Any] = d["status"] if isinstance(d.get("status"), dict) else {}
-    failed = status.get("code", status.get("status_code")) in ERROR_CODES
+    failed = str(status.get("code", status.get("status_code"))).upper() in _ERROR_NAMES
     attrs = attributes(node.get("attributes", {}))
     events = [
         (e["name"].str(), attributes(e.get("attributes", {})))
@@ -130,7 +159,7 @@ def decode_span(node: Node) -> Span:
     return Span(
         node=node,
         span_id=hex_id(d.get("spanId") or d.get("span_id") or ctx.get("span_id")),
-        parent_id=hex_id(d.get("parentSpanId") or d.get("parent_id")),
+        parent_id=_parent_id(d),
         name=node.get("name", "").str(),
         start=time_ns(d.get("startTimeUnixNano", d.get("start_time"))),
         attrs=attrs,
