@@ -17,20 +17,26 @@ from deploysim.sandbox._docker import EngineUnavailableError
 from deploysim.sandbox._doctor import Check, DoctorReport, doctor
 from deploysim.sandbox._images import BaseImage, ImageBuildError, base_tag, ensure_base_image
 from deploysim.sandbox._lifecycle import GcResult, gc
-from deploysim.sandbox._pod import ContainerDiedError, ExecResult, Pod, PodLimits
+from deploysim.sandbox._manifest import CaptureLimits, CaptureNote, Manifest, NotRegularFileError
+from deploysim.sandbox._pod import ContainerDiedError, ExecResult, FileChunk, Pod, PodLimits
 from deploysim.sandbox._seed import SnapshotImages, ensure_snapshot_images
 from deploysim.sandbox._state import FileChange, PodState, RowChange, diff_manifests, diff_rows
 
 __all__ = [
     "BaseImage",
+    "CaptureLimits",
+    "CaptureNote",
     "Check",
     "ContainerDiedError",
     "DoctorReport",
     "EngineUnavailableError",
     "ExecResult",
     "FileChange",
+    "FileChunk",
     "GcResult",
     "ImageBuildError",
+    "Manifest",
+    "NotRegularFileError",
     "Pod",
     "PodLimits",
     "PodState",

@@ -29,6 +29,7 @@ from deploysim._errors import InfrastructureError
 from deploysim.sandbox._docker import client
 from deploysim.sandbox._images import ensure_base_image
 from deploysim.sandbox._lifecycle import install_handlers, labels_for, register, unregister
+from deploysim.sandbox._manifest import CaptureLimits, Manifest, NotRegularFileError
 from deploysim.sandbox._paths import cache_dir
 from deploysim.sandbox._seed import SERVICES_SNAPSHOT_DIR, ensure_snapshot_images, hostnames
 from deploysim.sandbox._state import (
@@ -41,7 +42,7 @@ from deploysim.sandbox._state import (
 from deploysim.sandbox._transport import ExecServerError, SocketTransport
 from deploysim.snapshots import Snapshot, SnapshotDir
 
-__all__ = ["ContainerDiedError", "ExecResult", "Pod", "PodLimits"]
+__all__ = ["ContainerDiedError", "ExecResult", "FileChunk", "Pod", "PodLimits"]
 
 EXEC_SERVER = Path(__file__).with_name("execserver.py")
 _READY_TIMEOUT = 30.0
@@ -77,6 +78,13 @@ class ExecResult(NamedTuple):
         return self.returncode == 0
 
 
+class FileChunk(NamedTuple):
+    """Bytes read from a file at some offset, and the file's size then."""
+
+    data: bytes
+    size: int
+
+
 def _file_error(resp: dict[str, Any], path: str) -> OSError:
     kind = resp.get("error", "")
     msg = f"{resp.get('message') or kind}: {path}"
@@ -85,6 +93,7 @@ def _file_error(resp: dict[str, Any], path: str) -> OSError:
         "PermissionError": PermissionError,
         "IsADirectoryError": IsADirectoryError,
         "NotADirectoryError": NotADirectoryError,
+        "NotRegularFile": NotRegularFileError,
     }.get(kind, OSError)(msg)
 
 
@@ -109,7 +118,7 @@ class Pod:
         self.limits = limits
         self.admin_token = admin_token
         self.transport = SocketTransport(scratch / "exec" / "exec.sock")
-        self.baseline: dict[str, Any] | None = None
+        self.baseline: Manifest | None = None
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -383,15 +392,36 @@ class Pod:
         if not resp.get("ok"):
             raise _file_error(resp, path)
 
-    async def manifest(self, roots: list[str]) -> dict[str, Any]:
-        """Type, mode, owner, size, hash (and small contents) of every file under ``roots``."""
-        resp = await self._call({"op": "manifest", "roots": roots})
-        files: dict[str, Any] = resp.get("files", {})
-        return files
+    async def read_range(self, path: str, offset: int, length: int) -> FileChunk:
+        """Up to ``length`` bytes of ``path`` from ``offset``, read as root for state capture.
 
-    async def capture_state(self) -> PodState:
+        No component of ``path`` may be a symlink, and FIFOs or devices are refused unopened:
+        the agent may have put either where a file was.
+
+        Raises:
+            FileNotFoundError, PermissionError, IsADirectoryError: as the filesystem says.
+            NotRegularFileError: the path is not a regular file, or goes through a symlink.
+        """
+        req = {"op": "read", "path": path, "user": "root", "nofollow": True}
+        resp = await self._call({**req, "offset": offset, "length": length})
+        if "data" in resp:
+            return FileChunk(base64.b64decode(resp["data"]), int(resp["size"]))
+        raise _file_error(resp, path)
+
+    async def manifest(self, roots: list[str], options: dict[str, Any] | None = None) -> Manifest:
+        """Type, mode, owner, size, hash (and small contents) of every file under ``roots``.
+
+        ``options`` are the exec server's caps (:meth:`CaptureLimits.manifest_options`),
+        ``known`` (path -> sha256 whose content the caller has) and ``skip`` (paths).
+        """
+        resp = await self._call({"op": "manifest", "roots": roots, **(options or {})})
+        if "files" not in resp:
+            raise InfrastructureError(f"exec server manifest failed: {str(resp)[:500]}")
+        return Manifest.model_validate(resp)
+
+    async def capture_state(self, limits: CaptureLimits | None = None) -> PodState:
         """Files, database rows and service side effects changed since the pod started."""
-        return await capture_state(self)
+        return await capture_state(self, limits)
 
     async def admin(self, method: str, path: str, json_body: Any = None) -> Any:
         """Call the services sidecar's admin or tool API; return the decoded JSON body."""
