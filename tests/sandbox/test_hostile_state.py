@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import stat
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,131 @@ async def test_manifest_cache_keeps_no_content(pod: Any) -> None:
     image_file = _change(state, "/etc/debian_version")
     assert (image_file.before, image_file.after) == (os_release, "changed\n")
     assert _change(state, "/home/agent/notes.txt").before == "remember the milk\n"
+
+
+TABLE = 'o"rd]ers; DROP TABLE x;-- ü'
+HOSTILE_SNAPSHOT = {
+    "name": "hostile-names",
+    "databases": [
+        {
+            "name": "shop",
+            "path": "/srv/shop/shop.db",
+            "tables": [
+                {
+                    "name": TABLE,
+                    "primary_key": ["i]d; x"],
+                    "columns": [
+                        {"name": "i]d; x", "type": "INTEGER"},
+                        {"name": "st]at us"},
+                        {"name": "ta'gs", "type": "JSON"},
+                    ],
+                    "rows": [
+                        {"i]d; x": 1, "st]at us": "open", "ta'gs": ["a"]},
+                        {"i]d; x": 2, "st]at us": "shipped", "ta'gs": []},
+                    ],
+                }
+            ],
+        }
+    ],
+    "services": [
+        {
+            "name": "shop",
+            "hostnames": ["api.shop.test"],
+            "database": "shop",
+            "resources": [
+                {
+                    "path": "/v1/orders",
+                    "table": TABLE,
+                    "id_field": "i]d; x",
+                    "filters": ["st]at us"],
+                }
+            ],
+        }
+    ],
+}
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def test_hostile_table_and_column_names(base_image: str, tmp_path: Path) -> None:
+    """Table and column names with quotes, brackets, spaces, semicolons and unicode are data
+    everywhere at run time: the sidecar's resources serve them, and state capture reports the
+    agent's row changes and new tables by those names."""
+    import yaml
+
+    (tmp_path / "snapshot.yaml").write_text(yaml.safe_dump(HOSTILE_SNAPSHOT, allow_unicode=True))
+    p = await Pod.start(load_snapshot(tmp_path), sample_id="hostile-names")
+    try:
+        t, status, key = _sql_name(TABLE), _sql_name("st]at us"), _sql_name("i]d; x")
+        sql = f'UPDATE {t} SET {status} = \'gone\' WHERE {key} = 2; CREATE TABLE "new""; t"(a);'
+        await _sh(p, f"sqlite3 /srv/shop/shop.db {shlex.quote(sql)}")
+        post = (
+            "curl -sS -X POST -H 'content-type: application/json' "
+            '-d \'{"st]at us": "new", "ta\'\\\'\'gs": ["b"]}\' http://api.shop.test/v1/orders; '
+            "curl -sS 'http://api.shop.test/v1/orders?st%5Dat%20us=new'; "
+            "curl -sS -X DELETE http://api.shop.test/v1/orders/1"
+        )
+        r = await p.exec(["sh", "-c", post])
+        assert r.returncode == 0 and r.stdout.count('"i]d; x": 3') == 2, r.stdout
+        state = await _capture(p)
+        assert [(c.table, c.key, c.columns) for c in state.rows] == [
+            (TABLE, {"i]d; x": 2}, ["st]at us"])
+        ]
+        assert state.new_tables == ['shop.new"; t']
+        served = state.services_tables["shop"][TABLE]
+        assert [(row["i]d; x"], row["st]at us"]) for row in served] == [(2, "shipped"), (3, "new")]
+        assert [e["status"] for e in state.services_log] == [201, 200, 204]
+    finally:
+        await p.close()
+
+
+PAY_SNAPSHOT = """\
+name: payments-flood
+services:
+  - name: pay
+    hostnames: [api.lumenpay.io]
+    database: pay
+    resources:
+      - {path: /v1/refunds, table: refunds, id_field: id}
+databases:
+  - name: pay
+    path: /var/lib/pay/pay.db
+    tables:
+      - name: refunds
+        primary_key: [id]
+        columns: [{name: id}, {name: amount, type: REAL}, {name: note}]
+        rows: [{id: re_1, amount: 1.5, note: first}]
+"""
+
+
+async def test_sidecar_survives_twenty_megabyte_posts(base_image: str, tmp_path: Path) -> None:
+    """Thirty 20 MB POSTs from the agent get 413 from the services sidecar, which stays up
+    (512 MB limit); a long accepted body is logged as prefix, size and hash, and capture
+    returns a small, valid record."""
+    (tmp_path / "snapshot.yaml").write_text(PAY_SNAPSHOT)
+    p = await Pod.start(load_snapshot(tmp_path), sample_id="hostile-sidecar")
+    try:
+        flood = (
+            "head -c 20000000 /dev/zero | tr '\\0' a > /tmp/big; "
+            "for i in $(seq 30); do curl -s -o /dev/null -w '%{http_code} ' "
+            "-H 'content-type: application/json' --data-binary @/tmp/big "
+            "http://api.lumenpay.io/v1/refunds; done; "
+            'python3 -c \'import json; print(json.dumps({"id": "re_2", "note": "n" * 300000}))\''
+            " > /tmp/long.json; curl -s -o /dev/null -w '%{http_code}' "
+            "-H 'content-type: application/json' --data-binary @/tmp/long.json "
+            "http://api.lumenpay.io/v1/refunds"
+        )
+        r = await p.exec(["sh", "-c", flood], timeout=300)
+        assert r.stdout.split() == ["413"] * 30 + ["201"], r.stderr
+        state = await _capture(p)
+        await asyncio.to_thread(p.services.reload)
+        assert p.services.status == "running"
+        *refused, long = state.services_log
+        assert len(refused) == 30
+        assert all(e["body_truncated"] and e["body_size"] == 20_000_000 for e in refused)
+        assert long["body_truncated"] and long["body_sha256"] and long["body_size"] > 300_000
+        assert len(state.model_dump_json()) < 2_000_000
+    finally:
+        await p.close()

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import os
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from deploysim.sandbox._dbcapture import database_changes
 from deploysim.sandbox._manifest import CaptureLimits, CaptureNote, Manifest, same_entry
+from deploysim.sandbox._old_text import with_old_text
 from deploysim.sandbox._paths import cache_dir
 from deploysim.snapshots import SnapshotDir, Table
 
@@ -190,7 +189,8 @@ async def baseline_manifest(pod: Pod, image: str, roots: list[str]) -> Manifest:
     cached = _load_cached(path)
     if cached is not None:
         return cached
-    found = await pod.manifest(roots, {**CaptureLimits().manifest_options(), "text_limit": 0})
+    options = {**CaptureLimits().manifest_options(), "text_limit": 0, "skip": list(_IGNORED)}
+    found = await pod.manifest(roots, options)
     manifest = found.model_copy(update={"files": _watched(found.files)})
     _store(path, manifest)
     return manifest
@@ -275,86 +275,6 @@ def diff_manifests(
     return changes
 
 
-# ---------------------------------------------------------------------- old text of changes
-
-
-def _wanted(change: FileChange, entry: dict[str, Any] | None, limits: CaptureLimits) -> bool:
-    return (
-        change.change != "added"
-        and change.kind == "file"
-        and change.before is None
-        and entry is not None
-        and "sha256" in entry
-        and int(entry.get("size") or 0) <= limits.text_limit
-    )
-
-
-def _from_snapshot(sd: SnapshotDir | None, wanted: dict[str, str]) -> dict[str, bytes]:
-    """Contents of the snapshot's own files whose hash is the baseline's."""
-    out: dict[str, bytes] = {}
-    if sd is None:
-        return out
-    for f in sd.snapshot.files:
-        if f.path in wanted and f.kind == "file":
-            data = sd.file_bytes(f)
-            if hashlib.sha256(data).hexdigest() == wanted[f.path]:
-                out[f.path] = data
-    return out
-
-
-def _from_image(image: str, wanted: dict[str, str], budget: int) -> dict[str, bytes]:
-    """Contents of image files, read from a container of ``image`` that never runs."""
-    from deploysim.sandbox._docker import client
-
-    out: dict[str, bytes] = {}
-    container = client().containers.create(image, command=["true"], network_disabled=True)
-    try:
-        for path, sha in wanted.items():
-            bits, info = container.get_archive(path)
-            if int(info.get("size", 0)) > budget:
-                break
-            with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as tar:
-                member = tar.next()
-                handle = tar.extractfile(member) if member is not None else None
-                data = handle.read(budget + 1) if handle is not None else b""
-            if hashlib.sha256(data).hexdigest() == sha:
-                out[path] = data
-                budget -= len(data)
-    finally:
-        container.remove(force=True)
-    return out
-
-
-async def _with_old_text(
-    pod: Pod, baseline: Manifest, changes: list[FileChange], limits: CaptureLimits
-) -> list[FileChange]:
-    """Fill in the old text of modified and deleted files (the cache keeps no content)."""
-    import asyncio
-
-    wanted = {
-        c.path: baseline.files[c.path]["sha256"]
-        for c in changes
-        if _wanted(c, baseline.files.get(c.path), limits)
-    }
-    if not wanted:
-        return changes
-    found = _from_snapshot(pod.snapshot, wanted)
-    rest = {p: s for p, s in wanted.items() if p not in found}
-    if rest:
-        found |= await asyncio.to_thread(_from_image, pod_image(pod), rest, limits.content_total)
-    out: list[FileChange] = []
-    for c in changes:
-        data = found.get(c.path)
-        if data is None:
-            out.append(c)
-            continue
-        try:
-            out.append(c.model_copy(update={"before": data.decode("utf-8")}))
-        except UnicodeDecodeError:
-            out.append(c.model_copy(update={"binary": True}))
-    return out
-
-
 def _key(table: Table, row: dict[str, Any]) -> str:
     return json.dumps([row.get(k) for k in table.primary_key], default=str)
 
@@ -403,12 +323,15 @@ def diff_rows(
 async def _file_changes(
     pod: Pod, roots: list[str], limits: CaptureLimits
 ) -> tuple[list[FileChange], list[CaptureNote]]:
-    baseline = pod.baseline or await baseline_manifest(pod, pod_image(pod), roots)
+    baseline = pod.baseline
+    if baseline is None:
+        baseline = await baseline_manifest(pod, pod_image(pod), roots)
     known = {p: e["sha256"] for p, e in baseline.files.items() if "sha256" in e}
     options = {**limits.manifest_options(), "known": known, "skip": list(_IGNORED)}
     now = await pod.manifest(roots, options)
     now = now.model_copy(update={"files": _watched(now.files)})
-    changes = await _with_old_text(pod, baseline, diff_manifests(baseline, now, limits), limits)
+    changes = diff_manifests(baseline, now, limits)
+    changes = await with_old_text(pod, pod_image(pod), baseline, changes, limits)
     return changes, [*baseline.all_notes(), *now.all_notes()]
 
 
