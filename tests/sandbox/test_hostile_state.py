@@ -67,8 +67,9 @@ async def test_flood_at_default_caps(pod: Any) -> None:
     and a 100 MiB database leave a valid record that names each overflow with its size."""
     await _sh(
         pod,
-        "truncate -s 1G big.bin; mkdir flood; cd flood; "
-        "for i in $(seq 1000); do truncate -s 256K f$i; done; cd ..; "
+        # 1000 text files of 256 KiB: hard links to one, so the test writes 256 KiB only
+        "truncate -s 1G big.bin; mkdir flood; cd flood; yes | head -c 256K > f1; "
+        "for i in $(seq 2 1000); do ln f1 f$i; done; cd ..; "
         "mkfifo pipe; ln -s /dev/zero zero; "
         f"sqlite3 {DB} 'create table pad(b); insert into pad select zeroblob(1048576) "
         "from (with recursive c(i) as (select 1 union all select i+1 from c where i<100) "
@@ -93,6 +94,7 @@ async def test_flood_at_default_caps(pod: Any) -> None:
     assert db.path == DB and db.size is not None and db.size > 100 << 20
     assert db.limit == CaptureLimits().db_limit
     assert not state.rows  # the database was not compared, and says so
+    assert len(state.model_dump_json()) < 2 * CaptureLimits().content_total  # a bounded record
 
 
 async def test_huge_file_is_hashed_in_part(pod: Any) -> None:

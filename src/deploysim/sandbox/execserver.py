@@ -497,6 +497,25 @@ def _hash_file(p: str, st: os.stat_result, b: _Budget, keep: bool) -> dict[str, 
         os.close(fd)
 
 
+_CONTROL = bytes(range(32))
+
+
+def _is_text(data: bytes) -> bool:
+    """UTF-8 without NUL bytes (git's test): a sparse or binary file is not text."""
+    if b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _json_cost(data: bytes) -> int:
+    """Bytes the text takes in a JSON record: control characters escape to six."""
+    return len(data) + 5 * (len(data) - len(data.translate(None, _CONTROL)))
+
+
 def _file_entry(p: str, st: os.stat_result, b: _Budget, known: dict[str, str]) -> dict[str, Any]:
     entry: dict[str, Any] = {"type": "file", "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     keep = st.st_size <= b.text_limit
@@ -508,12 +527,11 @@ def _file_entry(p: str, st: os.stat_result, b: _Budget, known: dict[str, str]) -
     entry.update(digest)
     if data is None or known.get(p) == entry.get("sha256"):
         return entry  # the host has the content already, or it is too big to ship
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
+    if not _is_text(data):
         entry["binary"] = True
         return entry
-    if len(data) > b.content_left:
+    cost = _json_cost(data)
+    if cost > b.content_left:
         b.once(
             "content_total",
             p,
@@ -523,7 +541,7 @@ def _file_entry(p: str, st: os.stat_result, b: _Budget, known: dict[str, str]) -
         )
         entry["content_omitted"] = True
         return entry
-    b.content_left -= len(data)
+    b.content_left -= cost
     entry["content"] = _b64(data)
     b.bytes += len(entry["content"])
     return entry
