@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from deploysim.sandbox import CaptureLimits, PodState, diff_manifests
+from deploysim.sandbox import CaptureLimits, NotRegularFileError, PodState, diff_manifests
 from deploysim.sandbox._paths import cache_dir
 from deploysim.sandbox._pod import Pod
 from deploysim.sandbox._state import _cache_path, pod_image, watch_roots
@@ -129,6 +129,16 @@ async def test_fifo_and_device_symlink_at_the_database_path(pod: Any) -> None:
     state = await _capture(pod)
     [refused] = _notes(state, "not_regular")
     assert refused.path == DB and "symlink" in refused.detail
+
+
+async def test_agent_reads_of_special_files_fail_fast(pod: Any) -> None:
+    """read_file of a FIFO, or of a symlink to /dev/zero, raises at once: it never blocks on
+    the FIFO nor reads the device without end."""
+    await _sh(pod, "mkfifo pipe; ln -s /dev/zero zero")
+    for name in ("pipe", "zero"):
+        with pytest.raises(NotRegularFileError, match="not a regular file"):
+            await asyncio.wait_for(pod.read_file(name), 30)
+    assert (await pod.read_file("notes.txt")) == b"remember the milk\n"
 
 
 async def test_symlinked_folder_above_the_database_is_not_followed(
