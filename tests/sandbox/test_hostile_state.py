@@ -92,7 +92,7 @@ async def test_flood_at_default_caps(pod: Any) -> None:
     assert (zero.kind, zero.after) == ("symlink", None)
     [db] = _notes(state, "database_size")
     assert db.path == DB and db.size is not None and db.size > 100 << 20
-    assert db.limit == CaptureLimits().db_limit
+    assert db.limit == CaptureLimits().db_limit and "not compared: customers" in db.detail
     assert not state.rows  # the database was not compared, and says so
     assert len(state.model_dump_json()) < 2 * CaptureLimits().content_total  # a bounded record
 
@@ -124,6 +124,7 @@ async def test_fifo_and_device_symlink_at_the_database_path(pod: Any) -> None:
     state = await _capture(pod)
     [refused] = _notes(state, "not_regular")
     assert refused.path == DB and "fifo" in refused.detail
+    assert "tables not compared: customers" in refused.detail
     assert _change(state, "/tmp/pipe").kind == "other"
     await _sh(pod, f"rm {DB}; ln -s /dev/zero {DB}")
     state = await _capture(pod)

@@ -125,18 +125,19 @@ def _capped(
 
 
 def _not_compared(db: Database, outcome: CopyOutcome, limits: CaptureLimits) -> CaptureNote:
+    tables = ", ".join(t.name for t in db.tables) or "none"
     if outcome.status == "over_cap":
         return CaptureNote(
             kind="database_size",
             path=db.path,
             size=outcome.size,
             limit=limits.db_limit,
-            detail=f"database {db.name} not compared: over the size cap",
+            detail=f"database {db.name} over the size cap; tables not compared: {tables}",
         )
     return CaptureNote(
         kind="not_regular",
         path=db.path,
-        detail=f"database {db.name} not compared: {outcome.detail}",
+        detail=f"database {db.name}: {outcome.detail}; tables not compared: {tables}",
     )
 
 
@@ -175,7 +176,8 @@ async def database_changes(
         try:
             found = _read_db(local, db, limits)
         except sqlite3.DatabaseError as e:
-            detail = f"database {db.name} not compared: SQLite cannot read it ({e})"
+            tables = ", ".join(t.name for t in db.tables) or "none"
+            detail = f"SQLite cannot read database {db.name} ({e}); tables not compared: {tables}"
             out.notes.append(CaptureNote(kind="database_unreadable", path=db.path, detail=detail))
             continue
         out.new_tables.extend(found.new_tables)
