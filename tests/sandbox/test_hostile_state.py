@@ -8,6 +8,7 @@ evidence, never an out-of-memory exec server, a hang or an infrastructure error.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import shlex
 import stat
@@ -50,6 +51,14 @@ async def _capture(pod: Any, limits: CaptureLimits | None = None) -> PodState:
     pod.check_alive()  # the exec server (pid 1's child) survived: not OOM-killed
     assert (await pod.exec(["echo", "ok"])).stdout == "ok\n"
     return PodState.model_validate_json(state.model_dump_json())  # a valid record
+
+
+async def _server_peak_mib(pod: Any) -> float:
+    """Peak resident memory of the in-pod exec server (VmHWM of its process)."""
+    r = await pod.exec(
+        ["sh", "-c", "grep VmHWM /proc/$(cat /run/deploysim/ready)/status"], user="root"
+    )
+    return int(r.stdout.split()[1]) / 1024
 
 
 def _notes(state: PodState, kind: str) -> list[Any]:
@@ -95,6 +104,7 @@ async def test_flood_at_default_caps(pod: Any) -> None:
     assert db.limit == CaptureLimits().db_limit and "not compared: customers" in db.detail
     assert not state.rows  # the database was not compared, and says so
     assert len(state.model_dump_json()) < 2 * CaptureLimits().content_total  # a bounded record
+    assert await _server_peak_mib(pod) < 128  # it was OOM-killed at the pod's 1 GiB
 
 
 async def test_huge_file_is_hashed_in_part(pod: Any) -> None:
@@ -130,6 +140,18 @@ async def test_fifo_and_device_symlink_at_the_database_path(pod: Any) -> None:
     state = await _capture(pod)
     [refused] = _notes(state, "not_regular")
     assert refused.path == DB and "symlink" in refused.detail
+
+
+async def test_large_read_stays_small_in_the_exec_server(pod: Any) -> None:
+    """Reading a 64 MiB file goes in chunks: the exec server never holds it whole (it peaked
+    at four times the file's size), and the bytes arrive intact."""
+    await _sh(pod, "head -c 67108864 /dev/urandom > big.bin; sha256sum big.bin > big.sum")
+    data = await pod.read_file("big.bin")
+    expected = (await pod.read_file("big.sum")).split()[0].decode()
+    assert len(data) == 64 << 20 and hashlib.sha256(data).hexdigest() == expected
+    assert await _server_peak_mib(pod) < 64
+    with pytest.raises(OverflowError):
+        await pod.read_file("big.bin", limit=1 << 20)
 
 
 async def test_agent_reads_of_special_files_fail_fast(pod: Any) -> None:

@@ -46,6 +46,8 @@ __all__ = ["ContainerDiedError", "ExecResult", "FileChunk", "Pod", "PodLimits"]
 
 EXEC_SERVER = Path(__file__).with_name("execserver.py")
 _READY_TIMEOUT = 30.0
+_READ_LIMIT = 100 * 1024 * 1024
+_READ_CHUNK = 4 * 1024 * 1024
 
 
 class ContainerDiedError(InfrastructureError):
@@ -361,19 +363,29 @@ class Pod:
     ) -> bytes:
         """Read a file as bytes (relative paths from the workdir).
 
+        Read in chunks, so that a large file never sits whole (and base64-encoded, twice) in
+        the pod's exec server, whose memory the agent's processes share.
+
         Raises:
             FileNotFoundError, PermissionError, IsADirectoryError: as the filesystem says.
+            NotRegularFileError: a FIFO, socket or device (never opened blocking).
             OverflowError: the file is larger than ``limit``.
         """
-        req: dict[str, Any] = {"op": "read", "path": path, "cwd": self._workdir(), "user": user}
-        if limit is not None:
-            req["limit"] = limit
-        resp = await self._call(req)
-        if "data" in resp:
-            return base64.b64decode(resp["data"])
-        if resp.get("error") == "LimitExceeded":
-            raise OverflowError(f"{path} is {resp.get('message')} bytes, over the limit {limit}")
-        raise _file_error(resp, path)
+        cap = _READ_LIMIT if limit is None else limit
+        req = {"op": "read", "path": path, "cwd": self._workdir(), "user": user}
+        parts: list[bytes] = []
+        offset = 0
+        while True:
+            resp = await self._call({**req, "offset": offset, "length": _READ_CHUNK})
+            if "data" not in resp:
+                raise _file_error(resp, path)
+            chunk, size = base64.b64decode(resp["data"]), int(resp["size"])
+            if max(size, offset + len(chunk)) > cap:
+                raise OverflowError(f"{path} is {size} bytes, over the limit {cap}")
+            parts.append(chunk)
+            offset += len(chunk)
+            if not chunk or offset >= size:  # /proc files say size 0 and fit in one chunk
+                return b"".join(parts)
 
     async def write_file(
         self, path: str, contents: str | bytes, *, user: str | None = None
