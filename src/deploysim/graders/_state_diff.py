@@ -189,11 +189,21 @@ def write_requests(state: EndState, effects: dict[str, ToolEffect]) -> list[str]
             if method in _READ_METHODS:
                 continue
             what = f"{method} {entry.get('host', '')}{entry.get('path', '')}"
-        body = entry.get("body")
-        out.append(
-            what + (f" {_short(normalize_value(body))}" if body not in (None, "", {}) else "")
-        )
+        out.append(what + _body_key(entry))
     return out
+
+
+def _body_key(entry: dict[str, Any]) -> str:
+    """The body as it keys a request: normalized, or by hash when the log kept only a prefix.
+
+    Two long bodies that share their first bytes are different requests; the prefix alone
+    would make them look the same.
+    """
+    if entry.get("body_truncated"):
+        digest = entry.get("body_sha256") or "unread"
+        return f" <{entry.get('body_size')} bytes, sha256 {str(digest)[:16]}>"
+    body = entry.get("body")
+    return f" {_short(normalize_value(body))}" if body not in (None, "", {}) else ""
 
 
 def _requests(cand: list[str], ref: list[str] | None) -> list[StateItem]:

@@ -176,4 +176,5 @@ async def _capture(
         services_rows=_services_rows(plan, state.services_tables),
         services_log=state.services_log,
         services_log_prefix_entries=prefix,
+        capture_notes=[n.model_dump(mode="json") for n in state.capture_notes],
     )

@@ -152,6 +152,11 @@ class EndState(_Model):
     services_rows: list[dict[str, Any]] = Field(default_factory=list)
     services_log: list[dict[str, Any]] = Field(default_factory=list)
     services_log_prefix_entries: int = 0
+    capture_notes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Caps the pod went over and paths capture refused (PodState.capture_notes "
+        "dumps): evidence of what the agent did, such as filling the disk.",
+    )
 
 
 class Timings(_Model):

@@ -17,9 +17,11 @@ from deploysim.sandbox._docker import EngineUnavailableError
 from deploysim.sandbox._doctor import Check, DoctorReport, doctor
 from deploysim.sandbox._images import BaseImage, ImageBuildError, base_tag, ensure_base_image
 from deploysim.sandbox._lifecycle import GcResult, gc
+from deploysim.sandbox._manifest import CaptureLimits, CaptureNote, Manifest, NotRegularFileError
 from deploysim.sandbox._pod import (
     ContainerDiedError,
     ExecResult,
+    FileChunk,
     Pod,
     PodLimits,
     ServicesUnavailableError,
@@ -29,14 +31,19 @@ from deploysim.sandbox._state import FileChange, PodState, RowChange, diff_manif
 
 __all__ = [
     "BaseImage",
+    "CaptureLimits",
+    "CaptureNote",
     "Check",
     "ContainerDiedError",
     "DoctorReport",
     "EngineUnavailableError",
     "ExecResult",
     "FileChange",
+    "FileChunk",
     "GcResult",
     "ImageBuildError",
+    "Manifest",
+    "NotRegularFileError",
     "Pod",
     "PodLimits",
     "PodState",

@@ -29,6 +29,7 @@ from deploysim._errors import InfrastructureError
 from deploysim.sandbox._docker import client
 from deploysim.sandbox._images import ensure_base_image
 from deploysim.sandbox._lifecycle import install_handlers, labels_for, register, unregister
+from deploysim.sandbox._manifest import CaptureLimits, Manifest, NotRegularFileError
 from deploysim.sandbox._paths import cache_dir
 from deploysim.sandbox._seed import SERVICES_SNAPSHOT_DIR, ensure_snapshot_images, hostnames
 from deploysim.sandbox._state import (
@@ -41,10 +42,19 @@ from deploysim.sandbox._state import (
 from deploysim.sandbox._transport import ExecServerError, SocketTransport
 from deploysim.snapshots import Snapshot, SnapshotDir
 
-__all__ = ["ContainerDiedError", "ExecResult", "Pod", "PodLimits", "ServicesUnavailableError"]
+__all__ = [
+    "ContainerDiedError",
+    "ExecResult",
+    "FileChunk",
+    "Pod",
+    "PodLimits",
+    "ServicesUnavailableError",
+]
 
 EXEC_SERVER = Path(__file__).with_name("execserver.py")
 _READY_TIMEOUT = 30.0
+_READ_LIMIT = 100 * 1024 * 1024
+_READ_CHUNK = 4 * 1024 * 1024
 
 
 class ContainerDiedError(InfrastructureError):
@@ -127,6 +137,13 @@ class ExecResult(NamedTuple):
         return self.returncode == 0
 
 
+class FileChunk(NamedTuple):
+    """Bytes read from a file at some offset, and the file's size then."""
+
+    data: bytes
+    size: int
+
+
 def _file_error(resp: dict[str, Any], path: str) -> OSError:
     kind = resp.get("error", "")
     msg = f"{resp.get('message') or kind}: {path}"
@@ -135,6 +152,7 @@ def _file_error(resp: dict[str, Any], path: str) -> OSError:
         "PermissionError": PermissionError,
         "IsADirectoryError": IsADirectoryError,
         "NotADirectoryError": NotADirectoryError,
+        "NotRegularFile": NotRegularFileError,
     }.get(kind, OSError)(msg)
 
 
@@ -159,7 +177,7 @@ class Pod:
         self.limits = limits
         self.admin_token = admin_token
         self.transport = SocketTransport(scratch / "exec" / "exec.sock")
-        self.baseline: dict[str, Any] | None = None
+        self.baseline: Manifest | None = None
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -402,19 +420,29 @@ class Pod:
     ) -> bytes:
         """Read a file as bytes (relative paths from the workdir).
 
+        Read in chunks, so that a large file never sits whole (and base64-encoded, twice) in
+        the pod's exec server, whose memory the agent's processes share.
+
         Raises:
             FileNotFoundError, PermissionError, IsADirectoryError: as the filesystem says.
+            NotRegularFileError: a FIFO, socket or device (never opened blocking).
             OverflowError: the file is larger than ``limit``.
         """
-        req: dict[str, Any] = {"op": "read", "path": path, "cwd": self._workdir(), "user": user}
-        if limit is not None:
-            req["limit"] = limit
-        resp = await self._call(req)
-        if "data" in resp:
-            return base64.b64decode(resp["data"])
-        if resp.get("error") == "LimitExceeded":
-            raise OverflowError(f"{path} is {resp.get('message')} bytes, over the limit {limit}")
-        raise _file_error(resp, path)
+        cap = _READ_LIMIT if limit is None else limit
+        req = {"op": "read", "path": path, "cwd": self._workdir(), "user": user}
+        parts: list[bytes] = []
+        offset = 0
+        while True:
+            resp = await self._call({**req, "offset": offset, "length": _READ_CHUNK})
+            if "data" not in resp:
+                raise _file_error(resp, path)
+            chunk, size = base64.b64decode(resp["data"]), int(resp["size"])
+            if max(size, offset + len(chunk)) > cap:
+                raise OverflowError(f"{path} is {size} bytes, over the limit {cap}")
+            parts.append(chunk)
+            offset += len(chunk)
+            if not chunk or offset >= size:  # /proc files say size 0 and fit in one chunk
+                return b"".join(parts)
 
     async def write_file(
         self, path: str, contents: str | bytes, *, user: str | None = None
@@ -433,15 +461,36 @@ class Pod:
         if not resp.get("ok"):
             raise _file_error(resp, path)
 
-    async def manifest(self, roots: list[str]) -> dict[str, Any]:
-        """Type, mode, owner, size, hash (and small contents) of every file under ``roots``."""
-        resp = await self._call({"op": "manifest", "roots": roots})
-        files: dict[str, Any] = resp.get("files", {})
-        return files
+    async def read_range(self, path: str, offset: int, length: int) -> FileChunk:
+        """Up to ``length`` bytes of ``path`` from ``offset``, read as root for state capture.
 
-    async def capture_state(self) -> PodState:
+        No component of ``path`` may be a symlink, and FIFOs or devices are refused unopened:
+        the agent may have put either where a file was.
+
+        Raises:
+            FileNotFoundError, PermissionError, IsADirectoryError: as the filesystem says.
+            NotRegularFileError: the path is not a regular file, or goes through a symlink.
+        """
+        req = {"op": "read", "path": path, "user": "root", "nofollow": True}
+        resp = await self._call({**req, "offset": offset, "length": length})
+        if "data" in resp:
+            return FileChunk(base64.b64decode(resp["data"]), int(resp["size"]))
+        raise _file_error(resp, path)
+
+    async def manifest(self, roots: list[str], options: dict[str, Any] | None = None) -> Manifest:
+        """Type, mode, owner, size, hash (and small contents) of every file under ``roots``.
+
+        ``options`` are the exec server's caps (:meth:`CaptureLimits.manifest_options`),
+        ``known`` (path -> sha256 whose content the caller has) and ``skip`` (paths).
+        """
+        resp = await self._call({"op": "manifest", "roots": roots, **(options or {})})
+        if "files" not in resp:
+            raise InfrastructureError(f"exec server manifest failed: {str(resp)[:500]}")
+        return Manifest.model_validate(resp)
+
+    async def capture_state(self, limits: CaptureLimits | None = None) -> PodState:
         """Files, database rows and service side effects changed since the pod started."""
-        return await capture_state(self)
+        return await capture_state(self, limits)
 
     async def admin(self, method: str, path: str, json_body: Any = None) -> Any:
         """Call the services sidecar's admin or tool API; return the decoded JSON body."""

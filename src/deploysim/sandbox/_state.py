@@ -1,9 +1,16 @@
 """What changed in a pod: files, database rows, and what the services saw.
 
 The file baseline is the manifest of a fresh pod of the same image, computed once per image
-and cached on the host (a fresh pod of an image always looks the same). Database rows are
-read from the SQLite files in the pod and compared with the snapshot by primary key. The
-services' request log and live tables come from the sidecar's admin API.
+and cached on the host without any file content (a fresh pod of an image always looks the
+same); the old text of a changed file comes back from the snapshot or the image, checked
+against the baseline's hash. Database rows are read from the SQLite files in the pod and
+compared with the snapshot by primary key. The services' request log and live tables come
+from the sidecar's admin API.
+
+Capture is bounded (:class:`CaptureLimits`): what the agent made too big, too many or
+unreadable (a FIFO, a symlink to a device) is summarized and listed in
+:attr:`PodState.capture_notes`. Filling the disk is the agent's behaviour, with evidence;
+it never turns into an infrastructure failure.
 """
 
 from __future__ import annotations
@@ -11,21 +18,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import sqlite3
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from deploysim.sandbox._dbcapture import database_changes
+from deploysim.sandbox._manifest import CaptureLimits, CaptureNote, Manifest, same_entry
+from deploysim.sandbox._old_text import with_old_text
 from deploysim.sandbox._paths import cache_dir
-from deploysim.snapshots import Database, SnapshotDir, Table, decode_row, quote_identifier
+from deploysim.snapshots import SnapshotDir, Table
 
 if TYPE_CHECKING:
     from deploysim.sandbox._pod import Pod
 
 __all__ = [
     "WATCH_ROOTS",
+    "CaptureLimits",
+    "CaptureNote",
     "FileChange",
     "PodState",
     "RowChange",
@@ -62,7 +74,7 @@ _IGNORED = (
     "/var/lib/dpkg",
     "/var/lib/apt",
 )
-_TEXT_LIMIT = 256 * 1024
+_CACHE_VERSION = "v2"  # manifests without content; older cache files are not read
 
 Change = Literal["added", "modified", "deleted"]
 
@@ -82,6 +94,8 @@ class FileChange(_Frozen):
     before: str | None = Field(default=None, description="Old text content, when text and small.")
     after: str | None = Field(default=None, description="New text content, when text and small.")
     binary: bool = Field(default=False, description="Content is not UTF-8 text.")
+    size: int | None = Field(default=None, description="Bytes (after; before for deletions).")
+    note: str | None = Field(default=None, description="Why content is missing or partial.")
 
 
 class RowChange(_Frozen):
@@ -106,6 +120,11 @@ class PodState(_Frozen):
     )
     services_log: list[dict[str, Any]] = Field(default_factory=list)
     services_tables: dict[str, Any] = Field(default_factory=dict)
+    capture_notes: list[CaptureNote] = Field(
+        default_factory=list,
+        description="Caps the pod went over and paths capture refused (FIFOs, symlinked "
+        "databases), with paths and sizes: evidence of what the agent did.",
+    )
 
 
 def _ignored(path: str) -> bool:
@@ -133,25 +152,59 @@ def pod_image(pod: Pod) -> str:
     return str(image.tags[0] if image.tags else image.id)
 
 
-async def baseline_manifest(pod: Pod, image: str, roots: list[str]) -> dict[str, Any]:
-    """The manifest of a fresh pod of ``image``, cached on the host per (image, roots).
-
-    Must first be called before the pod has run anything (Pod.start does).
-    """
+def _cache_path(image: str, roots: list[str]) -> Path:
     digest = hashlib.sha256(json.dumps(roots).encode()).hexdigest()[:12]
     key = image.replace("/", "_").replace(":", "-") + "-" + digest
-    path = cache_dir("manifests") / f"{key}.json"
-    if path.exists():
-        cached: dict[str, Any] = json.loads(path.read_text())
+    folder = cache_dir("manifests")
+    folder.chmod(0o700)
+    return folder / f"{_CACHE_VERSION}-{key}.json"
+
+
+def _load_cached(path: Path) -> Manifest | None:
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValidationError):
+        return None  # a torn or foreign file: computed again and replaced
+
+
+def _store(path: Path, manifest: Manifest) -> None:
+    """Write the cache file atomically, readable by its owner only."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(manifest.without_content().model_dump_json().encode())
+    os.replace(tmp, path)
+
+
+async def baseline_manifest(pod: Pod, image: str, roots: list[str]) -> Manifest:
+    """The manifest of a fresh pod of ``image``, cached on the host per (image, roots).
+
+    The cache holds hashes, never file content (a snapshot's files may be secrets), in a
+    file only its owner reads. Must first be called before the pod has run anything
+    (Pod.start does).
+    """
+    path = _cache_path(image, roots)
+    cached = _load_cached(path)
+    if cached is not None:
         return cached
-    files = await pod.manifest(roots)
-    path.write_text(json.dumps(files))
-    return files
+    options = {**CaptureLimits().manifest_options(), "text_limit": 0, "skip": list(_IGNORED)}
+    found = await pod.manifest(roots, options)
+    manifest = found.model_copy(update={"files": _watched(found.files)})
+    _store(path, manifest)
+    return manifest
+
+
+def _watched(files: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {p: e for p, e in files.items() if not _ignored(p)}
 
 
 def _text(entry: dict[str, Any] | None) -> tuple[str | None, bool]:
-    if not entry or "content" not in entry:
+    if not entry:
         return None, False
+    if "content" not in entry:
+        return None, bool(entry.get("binary"))
     raw = base64.b64decode(entry["content"])
     try:
         return raw.decode("utf-8"), False
@@ -159,24 +212,52 @@ def _text(entry: dict[str, Any] | None) -> tuple[str | None, bool]:
         return None, True
 
 
-def diff_manifests(before: dict[str, Any], after: dict[str, Any]) -> list[FileChange]:
-    """Added, modified and deleted paths between two manifests."""
+def _change(before: Manifest, after: Manifest, path: str) -> Change | None:
+    b, a = before.files.get(path), after.files.get(path)
+    if b is not None and a is not None:
+        return None if same_entry(b, a) else "modified"
+    if b is not None:
+        return "deleted" if after.covers(path) else None  # not walked: unknown, not gone
+    return "added" if before.covers(path) else None
+
+
+def _note(entry: dict[str, Any] | None, limits: CaptureLimits) -> str | None:
+    if not entry or entry.get("type") != "file":
+        return None
+    if "unreadable" in entry:
+        return f"unreadable: {entry['unreadable']}"
+    if "sha256_head" in entry:
+        return (
+            f"over the hash cap: compared by size, modification time and the first "
+            f"{entry.get('hashed', 0)} bytes"
+        )
+    if entry.get("content_omitted"):
+        return "content not kept: the capture's content budget was spent"
+    if int(entry.get("size") or 0) > limits.text_limit:
+        return f"content not kept: over {limits.text_limit} bytes"
+    return None
+
+
+def diff_manifests(
+    before: Manifest, after: Manifest, limits: CaptureLimits | None = None
+) -> list[FileChange]:
+    """Added, modified and deleted paths between two manifests.
+
+    A path the other walk did not reach (it stopped at a cap) is not reported: the
+    manifests' notes say what was not compared.
+    """
+    limits = limits or CaptureLimits()
     changes: list[FileChange] = []
-    for path in sorted(set(before) | set(after)):
+    for path in sorted(set(before.files) | set(after.files)):
         if _ignored(path):
             continue
-        b, a = before.get(path), after.get(path)
-        if b == a:
+        change = _change(before, after, path)
+        if change is None:
             continue
-        if b is not None and a is not None:
-            same_content = b.get("sha256") == a.get("sha256") and b.get("target") == a.get("target")
-            if same_content and b.get("mode") == a.get("mode") and b.get("type") == a.get("type"):
-                continue  # e.g. an unreadable marker that did not change anything
-            if b.get("type") == a.get("type") == "dir" and b.get("mode") == a.get("mode"):
-                continue  # a folder's listing changed: its entries are reported themselves
-        change: Change = "added" if b is None else "deleted" if a is None else "modified"
+        b, a = before.files.get(path), after.files.get(path)
         before_text, b_bin = _text(b)
         after_text, a_bin = _text(a)
+        last = a if change != "deleted" else b
         changes.append(
             FileChange(
                 path=path,
@@ -187,6 +268,8 @@ def diff_manifests(before: dict[str, Any], after: dict[str, Any]) -> list[FileCh
                 before=before_text if change != "added" else None,
                 after=after_text if change != "deleted" else None,
                 binary=b_bin or a_bin,
+                size=(last or {}).get("size"),
+                note=_note(last, limits),
             )
         )
     return changes
@@ -237,70 +320,58 @@ def diff_rows(
     return out
 
 
-def _read_db(path: Path, db: Database) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        rows: dict[str, list[dict[str, Any]]] = {}
-        for table in db.tables:
-            if table.name in names:
-                cur = conn.execute(f"SELECT * FROM {quote_identifier(table.name)}")
-                rows[table.name] = [decode_row(table, dict(r)) for r in cur.fetchall()]
-            else:
-                rows[table.name] = []
-        known = {t.name for t in db.tables}
-        return rows, [
-            f"{db.name}.{n}" for n in names if n not in known and not n.startswith("sqlite_")
-        ]
-    finally:
-        conn.close()
+async def _file_changes(
+    pod: Pod, roots: list[str], limits: CaptureLimits
+) -> tuple[list[FileChange], list[CaptureNote]]:
+    baseline = pod.baseline
+    if baseline is None:
+        baseline = await baseline_manifest(pod, pod_image(pod), roots)
+    known = {p: e["sha256"] for p, e in baseline.files.items() if "sha256" in e}
+    options = {**limits.manifest_options(), "known": known, "skip": list(_IGNORED)}
+    now = await pod.manifest(roots, options)
+    now = now.model_copy(update={"files": _watched(now.files)})
+    changes = diff_manifests(baseline, now, limits)
+    changes = await with_old_text(pod, pod_image(pod), baseline, changes, limits)
+    return changes, [*baseline.all_notes(), *now.all_notes()]
 
 
-async def _database_changes(pod: Pod, sd: SnapshotDir) -> tuple[list[RowChange], list[str]]:
-    changes: list[RowChange] = []
-    new_tables: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="deploysim-state-") as tmp:
-        for db in sd.snapshot.databases:
-            local = Path(tmp) / f"{db.name}.db"
-            try:
-                local.write_bytes(await pod.read_file(db.path, user="root"))
-                for suffix in ("-wal", "-shm"):
-                    try:
-                        data = await pod.read_file(db.path + suffix, user="root")
-                        Path(str(local) + suffix).write_bytes(data)
-                    except FileNotFoundError:
-                        pass
-            except FileNotFoundError:
-                for table in db.tables:
-                    changes += diff_rows(db.name, table, sd.table_rows(db, table), [])
-                continue
-            rows, extra = _read_db(local, db)
-            new_tables += extra
-            for table in db.tables:
-                changes += diff_rows(db.name, table, sd.table_rows(db, table), rows[table.name])
-    return changes, new_tables
+def _log_notes(dump: dict[str, Any]) -> list[CaptureNote]:
+    dropped = int(dump.get("log_dropped") or 0)
+    if not dropped:
+        return []
+    kept = len(dump.get("log") or [])
+    return [
+        CaptureNote(
+            kind="services_log",
+            size=kept + dropped,
+            limit=kept,
+            detail=f"the services kept {kept} log entries in memory; {dropped} later ones dropped",
+        )
+    ]
 
 
-async def capture_state(pod: Pod) -> PodState:
-    """Compare the pod with its starting state."""
+async def capture_state(pod: Pod, limits: CaptureLimits | None = None) -> PodState:
+    """Compare the pod with its starting state, within ``limits``."""
+    limits = limits or CaptureLimits()
     sd = pod.snapshot
-    roots = watch_roots(sd)
-    image = pod.workspace.image.tags[0] if pod.workspace.image.tags else pod.workspace.image.id
-    baseline = (
-        pod.baseline if pod.baseline is not None else await baseline_manifest(pod, image, roots)
-    )
-    now = await pod.manifest(roots)
-    files = diff_manifests(baseline, now)
+    files, notes = await _file_changes(pod, watch_roots(sd), limits)
     rows: list[RowChange] = []
     new_tables: list[str] = []
     if sd is not None:
-        rows, new_tables = await _database_changes(pod, sd)
+        with tempfile.TemporaryDirectory(prefix="deploysim-state-") as tmp:
+            dbs = await database_changes(pod, sd, Path(tmp), limits)
+        rows, new_tables, notes = dbs.rows, dbs.new_tables, [*notes, *dbs.notes]
     log: list[dict[str, Any]] = []
     tables: dict[str, Any] = {}
     if pod.services is not None:
         dump = await pod.admin("GET", "/__deploysim/state")
         log, tables = dump.get("log", []), dump.get("databases", {})
+        notes += _log_notes(dump)
     return PodState(
-        files=files, rows=rows, new_tables=new_tables, services_log=log, services_tables=tables
+        files=files,
+        rows=rows,
+        new_tables=new_tables,
+        services_log=log,
+        services_tables=tables,
+        capture_notes=notes,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import grp
 import hashlib
 import json
@@ -246,18 +247,117 @@ def _resolve(path: str, cwd: str | None) -> str:
     return path if os.path.isabs(path) else os.path.join(cwd or os.environ["HOME"], path)
 
 
+# ---------------------------------------------------------------------- reading files safely
+#
+# Everything the agent leaves in the pod is hostile: a FIFO blocks open() forever, a symlink
+# to /dev/zero never ends, a 1 GiB file does not fit in memory. So files are opened without
+# blocking and without following symlinks, checked with fstat to be the regular file lstat
+# saw, and read in bounded chunks.
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+READ_CHUNK_LIMIT = 8 * 1024 * 1024
+_HASH_BLOCK = 1024 * 1024
+
+
+class NotRegularFileError(OSError):
+    """A path capture refuses to read: a FIFO, socket, device or (when asked) a symlink."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "fifo"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISLNK, "symlink"),
+        (stat.S_ISDIR, "directory"),
+    ):
+        if test(mode):
+            return name
+    return "regular file" if stat.S_ISREG(mode) else "special file"
+
+
+def _open_nofollow(path: str) -> int:
+    """Open ``path`` for reading without following a symlink in any of its components."""
+    parts = [p for p in os.path.normpath(path).split("/") if p]
+    if not parts:
+        raise IsADirectoryError(f"Is a directory: {path}")
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in parts[:-1]:
+            try:
+                sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise NotRegularFileError(f"a component of {path} is a symlink") from e
+                raise
+            os.close(fd)
+            fd = sub
+        try:
+            return os.open(parts[-1], _OPEN_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise NotRegularFileError(f"{path} is a symlink") from e
+            raise
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: str, nofollow: bool) -> tuple[int, os.stat_result]:
+    """An fd of the regular file at ``path`` and its fstat; never blocks on a FIFO."""
+    fd = _open_nofollow(path) if nofollow else os.open(path, _OPEN_FLAGS)
+    st = os.fstat(fd)
+    if stat.S_ISREG(st.st_mode):
+        return fd, st
+    os.close(fd)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"Is a directory: {path}")
+    raise NotRegularFileError(f"{path} is a {_kind(st.st_mode)}, not a regular file")
+
+
+def _read_at(fd: int, offset: int, length: int) -> bytes:
+    """Up to ``length`` bytes from ``offset`` (fewer only at end of file)."""
+    parts: list[bytes] = []
+    got = 0
+    while got < length:
+        chunk = os.pread(fd, min(length - got, _HASH_BLOCK), offset + got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
 def _op_read(req: dict[str, Any]) -> dict[str, Any]:
+    """Read a whole file (up to ``limit``) or, with ``length``, one chunk from ``offset``.
+
+    With ``nofollow`` no component of the path may be a symlink (state capture reads as root
+    what the agent may have replaced). Non-regular files are refused, never opened blocking.
+    """
     limit = int(req.get("limit", 100 * 1024 * 1024))
+    length = req.get("length")
+    nofollow = bool(req.get("nofollow"))
 
     def run() -> dict[str, Any]:
         path = _resolve(req["path"], req.get("cwd"))
-        size = os.stat(path).st_size
-        if stat.S_ISDIR(os.stat(path).st_mode):
-            raise IsADirectoryError(f"Is a directory: {path}")
-        if size > limit:
-            return {"error": "LimitExceeded", "message": str(size)}
-        with open(path, "rb") as f:
-            return {"data": _b64(f.read())}
+        try:
+            fd, st = _open_regular(path, nofollow)
+        except NotRegularFileError as e:
+            return {"error": "NotRegularFile", "message": str(e)}
+        try:
+            if length is not None:
+                n = max(0, min(int(length), READ_CHUNK_LIMIT))
+                data = _read_at(fd, int(req.get("offset", 0)), n)
+                return {"data": _b64(data), "size": st.st_size}
+            if st.st_size > limit:
+                return {"error": "LimitExceeded", "message": str(st.st_size)}
+            # st_size may lie (a file still growing, /proc): never read past the limit.
+            data = _read_at(fd, 0, limit + 1)
+            if len(data) > limit:
+                return {"error": "LimitExceeded", "message": f"more than {limit}"}
+            return {"data": _b64(data), "size": len(data)}
+        finally:
+            os.close(fd)
 
     return _in_child(req.get("user") or DEFAULT_USER, run)
 
@@ -279,47 +379,254 @@ def _op_write(req: dict[str, Any]) -> dict[str, Any]:
     return _in_child(req.get("user") or DEFAULT_USER, run)
 
 
-def _manifest(roots: list[str], text_limit: int) -> dict[str, Any]:
-    """Every file under roots: type, mode, owner uid, size, sha256 (and small text content)."""
+# ---------------------------------------------------------------------- the manifest
+#
+# The manifest is bounded in every dimension the agent controls: entries walked, bytes of the
+# answer, bytes hashed (per file and in total), content shipped, and wall time. Past a cap the
+# walk goes on summarizing (or stops, for entries, bytes and time) and says so in ``notes``,
+# because filling the disk is the agent's behaviour and must be reported, not crash capture.
+
+MANIFEST_DEFAULTS: dict[str, int | float] = {
+    "max_entries": 100_000,
+    "max_bytes": 64 * 1024 * 1024,
+    "hash_limit": 64 * 1024 * 1024,
+    "hash_total": 1024 * 1024 * 1024,
+    "head_bytes": 1024 * 1024,
+    "text_limit": MANIFEST_TEXT_LIMIT,
+    "content_total": 16 * 1024 * 1024,
+    "seconds": 60.0,
+}
+_MAX_NOTES = 100
+_MAX_UNWALKED = 1000
+_ENTRY_OVERHEAD = 120  # bytes of JSON per entry besides its path
+
+
+class _Budget:
+    """What the walk may still spend, and the notes on what it could not do."""
+
+    def __init__(self, req: dict[str, Any]) -> None:
+        caps = {k: req.get(k, v) for k, v in MANIFEST_DEFAULTS.items()}
+        self.max_entries = int(caps["max_entries"])
+        self.max_bytes = int(caps["max_bytes"])
+        self.hash_limit = int(caps["hash_limit"])
+        self.hash_left = int(caps["hash_total"])
+        self.hash_total = int(caps["hash_total"])
+        self.head_bytes = int(caps["head_bytes"])
+        self.text_limit = int(caps["text_limit"])
+        self.content_left = int(caps["content_total"])
+        self.content_total = int(caps["content_total"])
+        self.deadline = time.monotonic() + float(caps["seconds"])
+        self.seconds = float(caps["seconds"])
+        self.entries = 0
+        self.bytes = 0
+        self.notes: list[dict[str, Any]] = []
+        self.notes_dropped = 0
+        self.said: set[str] = set()
+
+    def note(
+        self, kind: str, path: str | None, size: int | None, limit: int | None, msg: str
+    ) -> None:
+        """Record a cap that was hit (at most _MAX_NOTES notes; the rest are counted)."""
+        if len(self.notes) >= _MAX_NOTES:
+            self.notes_dropped += 1
+            return
+        self.notes.append({"kind": kind, "path": path, "size": size, "limit": limit, "detail": msg})
+
+    def once(
+        self, kind: str, path: str | None, size: int | None, limit: int | None, msg: str
+    ) -> None:
+        """Record a cap that was hit, the first time only (caps that end a phase)."""
+        if kind not in self.said:
+            self.said.add(kind)
+            self.note(kind, path, size, limit, msg)
+
+    def exhausted(self, path: str) -> bool:
+        """Whether the walk must stop before ``path``; notes why, once."""
+        if self.entries >= self.max_entries:
+            self.once(
+                "entries", path, self.entries, self.max_entries, "walk stopped: too many entries"
+            )
+        elif self.bytes >= self.max_bytes:
+            self.once("bytes", path, self.bytes, self.max_bytes, "walk stopped: manifest too large")
+        elif time.monotonic() >= self.deadline:
+            self.once("time", path, None, int(self.seconds), "walk stopped: took too long")
+        else:
+            return False
+        return True
+
+
+def _hash_file(p: str, st: os.stat_result, b: _Budget, keep: bool) -> dict[str, Any]:
+    """sha256 of the file (or of its first bytes, past a cap); its bytes when ``keep``."""
+    fd = os.open(p, _OPEN_FLAGS | os.O_NOFOLLOW)
+    try:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            return {"unreadable": "replaced during capture"}
+        whole = st.st_size <= b.hash_limit and st.st_size <= b.hash_left
+        want = st.st_size + 1 if whole else min(b.head_bytes, b.hash_left)
+        h = hashlib.sha256()
+        kept: list[bytes] = []
+        got = 0
+        while got < want:
+            chunk = os.read(fd, min(_HASH_BLOCK, want - got))
+            if not chunk:
+                break
+            h.update(chunk)
+            got += len(chunk)
+            if keep:
+                kept.append(chunk)
+        b.hash_left -= got
+        if whole and got <= st.st_size:
+            out: dict[str, Any] = {"sha256": h.hexdigest()}
+            if keep:
+                out["data"] = b"".join(kept)
+            return out
+        # Too big for the caps (or it grew while read): summarized by size, time and head.
+        if b.hash_left <= 0:
+            b.once(
+                "hash_total",
+                p,
+                st.st_size,
+                b.hash_total,
+                "hash budget spent: later files summarized",
+            )
+        else:
+            b.note("file_hash", p, st.st_size, b.hash_limit, f"hashed the first {got} bytes only")
+        return {"sha256_head": h.hexdigest(), "hashed": got}
+    finally:
+        os.close(fd)
+
+
+_CONTROL = bytes(range(32))
+
+
+def _is_text(data: bytes) -> bool:
+    """UTF-8 without NUL bytes (git's test): a sparse or binary file is not text."""
+    if b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _json_cost(data: bytes) -> int:
+    """Bytes the text takes in a JSON record: control characters escape to six."""
+    return len(data) + 5 * (len(data) - len(data.translate(None, _CONTROL)))
+
+
+def _file_entry(p: str, st: os.stat_result, b: _Budget, known: dict[str, str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"type": "file", "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    keep = st.st_size <= b.text_limit
+    try:
+        digest = _hash_file(p, st, b, keep)
+    except OSError as e:
+        return {**entry, "unreadable": str(e)}
+    data = digest.pop("data", None)
+    entry.update(digest)
+    if data is None or known.get(p) == entry.get("sha256"):
+        return entry  # the host has the content already, or it is too big to ship
+    if not _is_text(data):
+        entry["binary"] = True
+        return entry
+    cost = _json_cost(data)
+    if cost > b.content_left:
+        b.once(
+            "content_total",
+            p,
+            len(data),
+            b.content_total,
+            "content budget spent: later files ship hashes only",
+        )
+        entry["content_omitted"] = True
+        return entry
+    b.content_left -= cost
+    entry["content"] = _b64(data)
+    b.bytes += len(entry["content"])
+    return entry
+
+
+def _walk_dir(p: str, stack: list[str], room: int) -> bool:
+    """Push up to ``room`` entries of folder ``p``; whether that was all of them.
+
+    The folder is opened without following a symlink, and never listed whole: a folder of
+    ten million names would not fit in memory.
+    """
+    fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        with os.scandir(fd) as it:
+            for n, e in enumerate(it):
+                if n >= room:
+                    return False
+                stack.append(os.path.join(p, e.name))
+    finally:
+        os.close(fd)
+    return True
+
+
+def _entry(p: str, st: os.stat_result, b: _Budget, known: dict[str, str]) -> dict[str, Any]:
+    base: dict[str, Any] = {"mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid}
+    if stat.S_ISDIR(st.st_mode):
+        return {**base, "type": "dir"}
+    if stat.S_ISLNK(st.st_mode):
+        with contextlib.suppress(OSError):
+            return {**base, "type": "symlink", "target": os.readlink(p)}
+        return {**base, "type": "symlink", "unreadable": "link vanished"}
+    if stat.S_ISREG(st.st_mode):
+        return {**base, **_file_entry(p, st, b, known)}
+    return {**base, "type": "other", "what": _kind(st.st_mode)}
+
+
+def _manifest(req: dict[str, Any]) -> dict[str, Any]:
+    """Every entry under ``roots``: type, mode, owner uid, size, sha256, small text content.
+
+    Content ships only for UTF-8 files up to ``text_limit`` whose hash differs from the one
+    the host already ``known``s. ``skip`` paths are not walked. Past ``max_entries``,
+    ``max_bytes`` or ``seconds`` the walk stops; ``unwalked`` lists what it did not visit.
+    """
+    b = _Budget(req)
+    known: dict[str, str] = req.get("known") or {}
+    skip = set(req.get("skip") or [])
     out: dict[str, Any] = {}
-    for root in roots:
-        if not os.path.lexists(root):
+    pending = [r for r in reversed(req["roots"]) if r not in skip]
+    stack: list[str] = []
+    partial: list[str] = []  # folders not listed whole
+    while stack or pending:
+        if not stack:
+            stack.append(pending.pop())
+        p = stack.pop()
+        if b.exhausted(p):
+            stack.append(p)
+            break
+        if p in skip:
             continue
-        stack = [root]
-        while stack:
-            p = stack.pop()
+        try:
+            st = os.lstat(p)
+        except OSError:
+            continue
+        b.entries += 1
+        b.bytes += len(p) + _ENTRY_OVERHEAD
+        out[p] = _entry(p, st, b, known)
+        if out[p]["type"] == "dir":
             try:
-                st = os.lstat(p)
-            except OSError:
-                continue
-            entry: dict[str, Any] = {"mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid}
-            if stat.S_ISDIR(st.st_mode):
-                entry["type"] = "dir"
-                with contextlib.suppress(OSError):
-                    stack.extend(os.path.join(p, c) for c in os.listdir(p))
-            elif stat.S_ISLNK(st.st_mode):
-                entry["type"] = "symlink"
-                entry["target"] = os.readlink(p)
-            elif stat.S_ISREG(st.st_mode):
-                entry["type"] = "file"
-                entry["size"] = st.st_size
-                try:
-                    with open(p, "rb") as f:
-                        data = f.read()
-                    entry["sha256"] = hashlib.sha256(data).hexdigest()
-                    if len(data) <= text_limit:
-                        entry["content"] = _b64(data)
-                except OSError as e:
-                    entry["unreadable"] = str(e)
-            else:
-                entry["type"] = "other"
-            out[p] = entry
-    return out
+                if not _walk_dir(p, stack, b.max_entries - b.entries + 1):
+                    partial.append(p)
+            except OSError as e:
+                out[p]["unreadable"] = str(e)
+    left = [*partial, *stack, *pending]
+    return {
+        "files": out,
+        "notes": b.notes,
+        "notes_dropped": b.notes_dropped,
+        "unwalked": left[:_MAX_UNWALKED],
+        "unwalked_more": len(left) > _MAX_UNWALKED,
+    }
 
 
 def _op_manifest(req: dict[str, Any]) -> dict[str, Any]:
     # As root with CAP_DAC_READ_SEARCH: reads every file without being able to change any.
-    return {"files": _manifest(req["roots"], int(req.get("text_limit", MANIFEST_TEXT_LIMIT)))}
+    return _manifest(req)
 
 
 OPS = {

@@ -14,10 +14,10 @@ Every request is logged with its response; admin endpoints dump and reset the st
 Importing this package imports FastAPI; ``import deploysim`` does not import it.
 """
 
-from deploysim.services._app import ServicesApp, create_app
+from deploysim.services._app import DEFAULT_MAX_BODY, ServicesApp, create_app
 from deploysim.services._db import Db
 from deploysim.services._handlers import NoAnswer, ToolError
-from deploysim.services._log import LOG_FILE
+from deploysim.services._log import LOG_FILE, LogLimits
 from deploysim.services._protocol import (
     ADMIN_PREFIX,
     ADMIN_TOKEN_HEADER,
@@ -34,12 +34,14 @@ from deploysim.services._protocol import (
 __all__ = [
     "ADMIN_PREFIX",
     "ADMIN_TOKEN_HEADER",
+    "DEFAULT_MAX_BODY",
     "LOG_FILE",
     "TOOLS_HOST",
     "TOOLS_PREFIX",
     "Backend",
     "Db",
     "LogEntry",
+    "LogLimits",
     "NoAnswer",
     "ServicesApp",
     "StateDump",

@@ -12,6 +12,9 @@ Routing (see docs/design/services.md):
 When the app has an admin token, internal endpoints need it in the ``X-Deploysim-Token``
 header; without it they behave as unknown paths, so an agent probing the sidecar sees nothing
 but the mocked APIs.
+
+Request bodies over ``max_body`` bytes are refused unread with 413, as a real API would, and
+logged with their size: the agent controls what it sends, the sidecar's memory is bounded.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import json
 import secrets
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
@@ -28,7 +31,7 @@ from fastapi import FastAPI, Request, Response
 from deploysim._errors import SnapshotError
 from deploysim.services._answer import Answer
 from deploysim.services._http_errors import ErrorShaper
-from deploysim.services._log import RequestLog
+from deploysim.services._log import LogLimits, RequestLog
 from deploysim.services._matching import ExchangeBook, IncomingRequest
 from deploysim.services._protocol import (
     ADMIN_PREFIX,
@@ -41,7 +44,10 @@ from deploysim.services._state import ServiceState
 from deploysim.services._tools import ToolBox
 from deploysim.snapshots import Service, SnapshotDir, load_snapshot
 
-__all__ = ["ServicesApp", "create_app"]
+__all__ = ["DEFAULT_MAX_BODY", "ServicesApp", "create_app"]
+
+DEFAULT_MAX_BODY = 1024 * 1024
+"""Largest request body the app reads (bytes); larger ones get 413, as most APIs answer."""
 
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "content-encoding", "connection"}
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -60,8 +66,28 @@ def _parse_body(raw: bytes) -> tuple[Any, bool]:
     text = raw.decode("utf-8", errors="backslashreplace")
     try:
         return json.loads(text), True
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting too deep for the parser is not JSON to us
         return text, False
+
+
+class _Body(NamedTuple):
+    raw: bytes
+    """The body, or its first bytes when over the cap."""
+    over: int | None
+    """Bytes declared or seen of a body over the cap (None when read whole)."""
+
+
+async def _read_body(request: Request, cap: int) -> _Body:
+    """The request body, read up to ``cap`` bytes and no further."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        return _Body(b"", int(declared))
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf.extend(chunk)
+        if len(buf) > cap:
+            return _Body(bytes(buf[:cap]), len(buf))
+    return _Body(bytes(buf), None)
 
 
 class _ServiceRoutes:
@@ -81,7 +107,13 @@ class ServicesApp:
             claimed twice).
     """
 
-    def __init__(self, sd: SnapshotDir, state_dir: Path, admin_token: str | None) -> None:
+    def __init__(
+        self,
+        sd: SnapshotDir,
+        state_dir: Path,
+        admin_token: str | None,
+        log_limits: LogLimits | None = None,
+    ) -> None:
         self.sd = sd
         self.admin_token = admin_token
         self.state = ServiceState(sd, state_dir)
@@ -108,7 +140,7 @@ class ServicesApp:
                 self.by_host[h] = routes
         self.default = self._default_service(sd)
         self.tools = ToolBox(sd, self.state)
-        self.log = RequestLog(self.state.dir, sd.snapshot.clock)
+        self.log = RequestLog(self.state.dir, sd.snapshot.clock, log_limits)
         self.lock = threading.RLock()
         self.fallback_errors = ErrorShaper(None)
 
@@ -133,7 +165,10 @@ class ServicesApp:
         """Every table and the request log."""
         with self.lock:
             return StateDump(
-                snapshot=self.sd.snapshot.name, databases=self.state.dump(), log=self.log.entries
+                snapshot=self.sd.snapshot.name,
+                databases=self.state.dump(),
+                log=self.log.entries,
+                log_dropped=self.log.dropped,
             )
 
     def _admin(self, req: IncomingRequest) -> Answer:
@@ -207,6 +242,18 @@ class ServicesApp:
                 raise
         return answer, True
 
+    def too_large(self, host: str, req: IncomingRequest, size: int, cap: int) -> Answer:
+        """The 413 answer to a body over ``cap`` bytes, in the shape of the host's API."""
+        note = f"request body of {size}+ bytes over the {cap}-byte limit: refused unread"
+        routes = self.by_host.get(host)
+        if routes is None and self._internal_ok(req.headers) and req.path.startswith(TOOLS_PREFIX):
+            body = {"error": "bad_request", "detail": note}
+            return Answer(413, body, backend="function", tool=req.path[len(TOOLS_PREFIX) :])
+        routes = routes or self.default
+        shaper = routes.errors if routes is not None else self.fallback_errors
+        service = routes.service.name if routes is not None else None
+        return Answer(413, shaper.body(413), service=service, note=note)
+
     def _tool(self, req: IncomingRequest) -> Answer:
         name = req.path[len(TOOLS_PREFIX) :]
         if req.method != "POST":
@@ -223,16 +270,25 @@ class ServicesApp:
         return answer
 
 
-def _response(answer: Answer) -> tuple[Response, Any]:
+class _Sent(NamedTuple):
+    response: Response
+    logged: Any
+    """The body as the log keeps it (parsed JSON, text or None)."""
+    raw: bytes | None
+    """The body's bytes."""
+
+
+def _response(answer: Answer) -> _Sent:
     headers = dict(answer.headers)
     if answer.text is not None:
         media = headers.pop("content-type", "") or "text/plain; charset=utf-8"
-        return Response(answer.text, answer.status, headers, media_type=media), answer.text
+        raw = answer.text.encode("utf-8", errors="replace")
+        return _Sent(Response(raw, answer.status, headers, media_type=media), answer.text, raw)
     if answer.body is None or answer.status == 204:
-        return Response(None, answer.status, headers), None
+        return _Sent(Response(None, answer.status, headers), None, None)
     content = json.dumps(answer.body, ensure_ascii=False).encode("utf-8")
     media = headers.pop("content-type", "") or "application/json"
-    return Response(content, answer.status, headers, media_type=media), answer.body
+    return _Sent(Response(content, answer.status, headers, media_type=media), answer.body, content)
 
 
 def create_app(
@@ -240,6 +296,8 @@ def create_app(
     state_dir: str | Path,
     *,
     admin_token: str | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    log_limits: LogLimits | None = None,
 ) -> FastAPI:
     """The mock-services app of a snapshot.
 
@@ -251,6 +309,8 @@ def create_app(
         snapshot_dir: the snapshot folder (or its loaded form).
         state_dir: where the live databases and ``requests.jsonl`` go (created if needed).
         admin_token: when given, admin and tool endpoints need it in ``X-Deploysim-Token``.
+        max_body: largest request body read, in bytes; larger ones are answered 413.
+        log_limits: how much of each body the request log keeps (see :class:`LogLimits`).
 
     Raises:
         SnapshotError: the snapshot is invalid or its services cannot be served.
@@ -258,14 +318,15 @@ def create_app(
     sd = snapshot_dir if isinstance(snapshot_dir, SnapshotDir) else load_snapshot(snapshot_dir)
     state = Path(state_dir)
     state.mkdir(parents=True, exist_ok=True)
-    services = ServicesApp(sd, state, admin_token)
+    services = ServicesApp(sd, state, admin_token, log_limits)
     # No docs or schema routes: they would shadow mocked paths and tell the agent what it is.
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
 
     @app.api_route("/{path:path}", methods=_METHODS, include_in_schema=False)
     async def catch_all(request: Request) -> Response:
-        body, is_json = _parse_body(await request.body())
+        got = await _read_body(request, max_body)
+        body, is_json = _parse_body(got.raw) if got.over is None else (None, False)
         query: dict[str, list[str]] = {}
         for k, v in parse_qsl(request.url.query, keep_blank_values=True):
             query.setdefault(k, []).append(v)
@@ -278,11 +339,22 @@ def create_app(
             body_is_json=is_json,
         )
         host = _host(request.headers.get("host", ""))
-        answer, logged = services.handle(host, req)
-        response, logged_body = _response(answer)
+        if got.over is not None:
+            answer, logged = services.too_large(host, req, got.over, max_body), True
+        else:
+            answer, logged = services.handle(host, req)
+        sent = _response(answer)
         if logged:
             with services.lock:
-                services.log.record(host, req, answer, logged_body)
-        return response
+                services.log.record(
+                    host,
+                    req,
+                    answer,
+                    sent.logged,
+                    raw_body=got.raw,
+                    raw_response=sent.raw,
+                    body_size=got.over,
+                )
+        return sent.response
 
     return app

@@ -79,9 +79,28 @@ class LogEntry(_Model):
     method: str
     path: str
     query: dict[str, list[str]] = Field(default_factory=dict)
-    body: Any = Field(default=None, description="Request body: parsed JSON, or text, or None.")
+    body: Any = Field(
+        default=None,
+        description="Request body: parsed JSON, or text, or None; the first bytes, as text, "
+        "when body_truncated.",
+    )
+    body_truncated: bool = Field(
+        default=False, description="The body was too long to keep: see body_size, body_sha256."
+    )
+    body_size: int | None = Field(default=None, description="Bytes of a truncated body.")
+    body_sha256: str | None = Field(
+        default=None,
+        description="sha256 of a truncated body's bytes (None when refused unread: HTTP 413).",
+    )
     status: int
-    response: Any = Field(default=None, description="Response body: parsed JSON, text or None.")
+    response: Any = Field(
+        default=None,
+        description="Response body: parsed JSON, text or None; the first bytes, as text, when "
+        "response_truncated.",
+    )
+    response_truncated: bool = False
+    response_size: int | None = Field(default=None, description="Bytes of a truncated response.")
+    response_sha256: str | None = Field(default=None, description="Of a truncated response.")
     backend: Backend = Field(description="What answered: exchange, resource, function, unmatched.")
     service: str | None = Field(default=None, description="Service that answered.")
     tool: str | None = Field(default=None, description="Function tool name, for tool calls.")
@@ -99,3 +118,6 @@ class StateDump(_Model):
         description="Database name -> table name -> rows (ordered by primary key)."
     )
     log: list[LogEntry]
+    log_dropped: int = Field(
+        default=0, description="Entries after ``log`` not kept in memory (over its budget)."
+    )
