@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from deploysim.privacy._fakes import _render_alnum, match_case, render_digits
+from deploysim.privacy._prose import obfuscated_emails, reobfuscate
 from deploysim.privacy._types import EntityType, Kind, entity_type_of
 
 __all__ = ["COMMON_WORD_NAMES", "Hit", "KnownValues", "Rep", "trie_pattern"]
@@ -431,6 +432,8 @@ class KnownValues:
             self.ibans,
         ):
             found.extend(m.hits(text))
+        if self.emails.forms:
+            found.extend(self._obfuscated_hits(text))
         if len(found) < 2:
             return found
         found.sort(key=lambda h: (h.start - h.end, h.start))
@@ -445,6 +448,17 @@ class KnownValues:
             starts.insert(k, h.start)
             chosen.insert(k, h)
         return chosen
+
+    def _obfuscated_hits(self, text: str) -> list[Hit]:
+        """Known emails written as ``name at domain dot com``, replaced in the same style."""
+        out = []
+        for o in obfuscated_emails(text):
+            rep = self.emails.forms.get(o.email.lower())
+            if rep is not None:
+                surface = text[o.start : o.end]
+                fake = "" if rep.fake is None else reobfuscate(surface, rep.fake)
+                out.append(Hit(o.start, o.end, rep, fake))
+        return out
 
     def replace(self, text: str) -> tuple[str, Counter[EntityType]]:
         """``text`` with every known value replaced, and how many of each type were."""

@@ -1,0 +1,185 @@
+"""Encoded layers of a string: URL encoding, HTML entities and base64 text.
+
+Scrubbing, the collector and the gate all use these functions, so what is decoded to be
+scrubbed is exactly what the gate decodes to check. A layer is decoded only when the
+result is plausible text: URL and HTML decoding must change the string and give valid
+UTF-8; a base64 run must decode to valid UTF-8 that is almost all printable. Random ids,
+hashes and binary blobs therefore stay opaque instead of being "decoded" into garbage that
+detectors could misread. Each decoded layer can be re-encoded the way it was written
+(:meth:`Layered.encode`), so a base64 blob stays valid base64 of the scrubbed content, a
+URL-encoded query stays URL-encoded and HTML entities stay entities.
+
+Bounds: a decoded layer is at most :data:`MAX_DECODED` characters, and callers follow at
+most :data:`MAX_LAYERS` layers inside one another (base64 of URL-encoded text, ...).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+from collections.abc import Callable, Iterator
+from typing import Literal, NamedTuple
+from urllib.parse import quote, unquote
+
+__all__ = [
+    "MAX_DECODED",
+    "MAX_LAYERS",
+    "Layer",
+    "Layered",
+    "layers",
+    "plausible_text",
+    "rewrite_layers",
+]
+
+Layer = Literal["text", "url", "html", "base64", "json"]
+
+MAX_LAYERS = 4
+MAX_DECODED = 4 * 1024 * 1024
+
+_URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# 16 characters (12 bytes) at least: shorter runs are words and ids far more often than data.
+_B64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
+
+
+def plausible_text(text: str) -> bool:
+    """Decoded bytes that read as text: 4+ characters, almost all printable, no NULs."""
+    if len(text) < 4 or "\x00" in text:
+        return False
+    printable = sum(c.isprintable() or c in "\n\r\t" for c in text)
+    return printable >= 0.95 * len(text)
+
+
+class Layered(NamedTuple):
+    """A decoded piece of a string and how to write a replacement back in its encoding.
+
+    Attributes:
+        layer: the encoding (``url``, ``html`` or ``base64``).
+        start: where the encoded piece starts in the string.
+        end: where it ends (URL and HTML layers cover the whole string).
+        decoded: the decoded text.
+        encode: ``encode(new_decoded)`` is the piece re-encoded, to write at
+            ``[start:end]``.
+    """
+
+    layer: Layer
+    start: int
+    end: int
+    decoded: str
+    encode: Callable[[str], str]
+
+    def apply(self, s: str, new_decoded: str) -> str:
+        """``s`` with this piece re-encoded from ``new_decoded``."""
+        return s[: self.start] + self.encode(new_decoded) + s[self.end :]
+
+
+def _url(s: str) -> Layered | None:
+    if "%" not in s or not _URL_ESCAPE.search(s):
+        return None
+    try:
+        decoded = unquote(s, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if decoded == s or len(decoded) > MAX_DECODED:
+        return None
+    # Characters written literally stay literal; everything else is percent-encoded again.
+    safe = "".join(sorted({c for c in _URL_ESCAPE.sub("", s) if c.isascii() and c != "%"}))
+
+    def encode(new: str) -> str:
+        return quote(new, safe=safe)
+
+    return Layered("url", 0, len(s), decoded, encode)
+
+
+def _html(s: str) -> Layered | None:
+    if "&" not in s or not _ENTITY.search(s):
+        return None
+    decoded = html.unescape(s)
+    if decoded == s or len(decoded) > MAX_DECODED:
+        return None
+    # Each character the original wrote as an entity is written with the same entity again.
+    forms: dict[str, str] = {}
+    for m in _ENTITY.finditer(s):
+        char = html.unescape(m.group())
+        if len(char) == 1:
+            forms.setdefault(char, m.group())
+    forms.setdefault("&", "&amp;")
+    forms.setdefault("<", "&lt;")
+
+    def encode(new: str) -> str:
+        return "".join(forms.get(c, c) for c in new)
+
+    return Layered("html", 0, len(s), decoded, encode)
+
+
+def _b64_decode(run: str) -> tuple[str, bool] | None:
+    """The text a base64 run decodes to and whether it used the URL-safe alphabet."""
+    body = run.rstrip("=")
+    if len(body) % 4 == 1 or len(body) * 3 // 4 > MAX_DECODED:
+        return None
+    urlsafe = "-" in body or "_" in body
+    if urlsafe and ("+" in body or "/" in body):
+        return None
+    padded = body + "=" * (-len(body) % 4)
+    try:
+        raw = (base64.urlsafe_b64decode if urlsafe else base64.b64decode)(padded)
+        text = raw.decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    return (text, urlsafe) if plausible_text(text) else None
+
+
+def _b64_runs(s: str) -> Iterator[Layered]:
+    for m in _B64_RUN.finditer(s):
+        found = _b64_decode(m.group())
+        if found is None:
+            continue
+        text, urlsafe = found
+        encode = _b64_encoder(urlsafe, padded=m.group().endswith("="))
+        yield Layered("base64", m.start(), m.end(), text, encode)
+
+
+def _b64_encoder(urlsafe: bool, *, padded: bool) -> Callable[[str], str]:
+    def encode(new: str) -> str:
+        raw = new.encode("utf-8")
+        out = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(raw).decode()
+        return out if padded else out.rstrip("=")
+
+    return encode
+
+
+def layers(s: str) -> list[Layered]:
+    """The encoded layers of ``s``, outermost only (callers recurse into ``decoded``).
+
+    URL and HTML layers (the whole string) come first, then base64 runs from last to
+    first, so applying several runs one after another keeps the earlier positions valid.
+    """
+    if len(s) < 4:
+        return []
+    out = [x for x in (_url(s), _html(s)) if x is not None]
+    out.extend(reversed(list(_b64_runs(s))))
+    return out
+
+
+def rewrite_layers(s: str, rewrite: Callable[[Layer, str], str]) -> str:
+    """``s`` with ``rewrite`` applied inside each encoded layer, re-encoded in place.
+
+    A URL or HTML layer covers the whole string, and ``rewrite`` sees everything inside it
+    (base64 runs included), so the first one that changes anything is the answer; otherwise
+    each base64 run is rewritten on its own.
+    """
+    found = layers(s)
+    for piece in found:
+        if piece.layer in ("url", "html"):
+            new = rewrite(piece.layer, piece.decoded)
+            if new != piece.decoded:
+                return piece.apply(s, new)
+    out = s
+    for piece in found:
+        if piece.layer == "base64":
+            new = rewrite(piece.layer, piece.decoded)
+            if new != piece.decoded:
+                out = piece.apply(out, new)
+    return out
