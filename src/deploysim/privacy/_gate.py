@@ -249,8 +249,10 @@ def _gate_file(path: Path, pz: Pseudonymizer, label: str, protocol_keys: frozens
             found = found._replace(strings=found.strings + 1)
             continue
         tag = f"line {i}: "
+        # The id names the trace in the report, unless the id itself leaks a value.
         if isinstance(doc, dict) and isinstance(doc.get("id"), str):
-            tag = f"line {i} (id {doc['id']}): "
+            if not gate_text(doc["id"], pz, label, ""):
+                tag = f"line {i} (id {doc['id']}): "
         sub = gate_value(doc, pz, label, tag, protocol_keys)
         found.leaks.extend(sub.leaks)
         found.notices.extend(sub.notices)

@@ -131,14 +131,29 @@ def _b64_decode(run: str) -> tuple[str, bool] | None:
     return (text, urlsafe) if plausible_text(text) else None
 
 
-def _b64_runs(s: str) -> Iterator[Layered]:
+def _b64_pieces(s: str) -> Iterator[tuple[int, int]]:
+    """Spans of base64 candidates: each run, or the parts of a run glued to an id by ``-``/``_``
+    (``conv-am9uYXRoYW4...``) when the run as a whole does not decode."""
     for m in _B64_RUN.finditer(s):
-        found = _b64_decode(m.group())
+        yield m.span()
+        if ("-" in m.group() or "_" in m.group()) and _b64_decode(m.group()) is None:
+            for part in _B64_PART.finditer(m.group()):
+                if part.span() != (0, len(m.group())):
+                    yield m.start() + part.start(), m.start() + part.end()
+
+
+_B64_PART = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+
+
+def _b64_runs(s: str) -> Iterator[Layered]:
+    for start, end in _b64_pieces(s):
+        run = s[start:end]
+        found = _b64_decode(run)
         if found is None:
             continue
         text, urlsafe = found
-        encode = _b64_encoder(urlsafe, padded=m.group().endswith("="))
-        yield Layered("base64", m.start(), m.end(), text, encode)
+        encode = _b64_encoder(urlsafe, padded=run.endswith("="))
+        yield Layered("base64", start, end, text, encode)
 
 
 def _b64_encoder(urlsafe: bool, *, padded: bool) -> Callable[[str], str]:
