@@ -250,9 +250,9 @@ def _gate_file(path: Path, pz: Pseudonymizer, label: str, protocol_keys: frozens
             continue
         tag = f"line {i}: "
         # The id names the trace in the report, unless the id itself leaks a value.
-        if isinstance(doc, dict) and isinstance(doc.get("id"), str):
-            if not gate_text(doc["id"], pz, label, ""):
-                tag = f"line {i} (id {doc['id']}): "
+        doc_id = doc.get("id") if isinstance(doc, dict) else None
+        if isinstance(doc_id, str) and not gate_text(doc_id, pz, label, ""):
+            tag = f"line {i} (id {doc_id}): "
         sub = gate_value(doc, pz, label, tag, protocol_keys)
         found.leaks.extend(sub.leaks)
         found.notices.extend(sub.notices)

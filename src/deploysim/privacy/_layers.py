@@ -132,8 +132,10 @@ def _b64_decode(run: str) -> tuple[str, bool] | None:
 
 
 def _b64_pieces(s: str) -> Iterator[tuple[int, int]]:
-    """Spans of base64 candidates: each run, or the parts of a run glued to an id by ``-``/``_``
-    (``conv-am9uYXRoYW4...``) when the run as a whole does not decode."""
+    """Spans of base64 candidates: each run, and its parts when it does not decode.
+
+    A run glued to an id by ``-`` or ``_`` (``conv-am9uYXRoYW4...``) is tried part by part.
+    """
     for m in _B64_RUN.finditer(s):
         yield m.span()
         if ("-" in m.group() or "_" in m.group()) and _b64_decode(m.group()) is None:

@@ -177,7 +177,7 @@ class _Walker(ABC):
                 continue
             child_path = f"{path}.{k}" if path else k
             if k in self.options.protected_keys:
-                new_v = v
+                new_v = self.protected(v, child_path) if isinstance(v, str) else v
             else:
                 hint = self._hint_for(child_path, k, hints.get(k))
                 new_v = self.walk(v, child_path, key=k, hint=hint)
@@ -194,6 +194,10 @@ class _Walker(ABC):
     @abstractmethod
     def leaf(self, s: str, path: str, hint: HintKind | None, prose: bool) -> str:
         """A plain string value."""
+
+    @abstractmethod
+    def protected(self, s: str, path: str) -> str:
+        """A string under a protocol key (an id): left alone unless it holds a private value."""
 
     @abstractmethod
     def number(self, value: int, hint: HintKind) -> int:
@@ -245,6 +249,14 @@ class Collector(_Walker):
                 self.walk_layer(piece.decoded, path, piece.layer, prose)
         return s
 
+    def protected(self, s: str, path: str) -> str:
+        # Pattern values only (an email used as a customer id): names and field hints would
+        # read ordinary ids as private far too often.
+        for span in detect_text(s):
+            if span.kind is not None and span.type != "PERSON":
+                self.pz.observe(Entity(span.kind, s[span.start : span.end]))
+        return s
+
     def number(self, value: int, hint: HintKind) -> int:
         for entity in entities_for_hint(hint, str(value)):
             self.pz.observe(entity)
@@ -288,6 +300,12 @@ class Rewriter(_Walker):
         if not self.can_decode():
             return new
         return rewrite_layers(new, lambda layer, text: self.walk_layer(text, path, layer, prose))
+
+    def protected(self, s: str, path: str) -> str:
+        originals = self.pz.find_originals(s)
+        if any(h.rep.kind not in ("first_name", "last_name") for h in originals):
+            return self.leaf(s, path, None, False)
+        return s
 
     def number(self, value: int, hint: HintKind) -> int:
         text = str(value)
