@@ -20,6 +20,7 @@ import binascii
 import html
 import re
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Literal, NamedTuple
 from urllib.parse import quote, unquote
 
@@ -154,7 +155,8 @@ def _b64_runs(s: str) -> Iterator[Layered]:
         if found is None:
             continue
         text, urlsafe = found
-        encode = _b64_encoder(urlsafe, padded=run.endswith("="))
+        # Unpadded only when the run clearly was (its length is no multiple of 4).
+        encode = _b64_encoder(urlsafe, padded=run.endswith("=") or len(run) % 4 == 0)
         yield Layered("base64", start, end, text, encode)
 
 
@@ -167,17 +169,38 @@ def _b64_encoder(urlsafe: bool, *, padded: bool) -> Callable[[str], str]:
     return encode
 
 
-def layers(s: str) -> list[Layered]:
+def layers(s: str, *, jwt: bool = True) -> tuple[Layered, ...]:
     """The encoded layers of ``s``, outermost only (callers recurse into ``decoded``).
 
     URL and HTML layers (the whole string) come first, then base64 runs from last to
     first, so applying several runs one after another keeps the earlier positions valid.
+    ``jwt=False`` leaves out the segments of JWTs: scrubbing replaces a JWT whole (claims
+    rewritten and re-signed), which rewriting one segment in place would prevent.
     """
-    if len(s) < 4:
-        return []
+    if len(s) < 16 and "%" not in s and "&" not in s:
+        return ()
+    # Scrubbing reads every string twice (observe, then rewrite): remember short ones.
+    found = _layers_cached(s) if len(s) <= 65536 else _layers(s)
+    if jwt or "eyJ" not in s:
+        return found
+    tokens = [m.span() for m in _JWT.finditer(s)]
+    return tuple(
+        x
+        for x in found
+        if x.layer != "base64" or not any(a < x.end and x.start < b for a, b in tokens)
+    )
+
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+
+
+def _layers(s: str) -> tuple[Layered, ...]:
     out = [x for x in (_url(s), _html(s)) if x is not None]
     out.extend(reversed(list(_b64_runs(s))))
-    return out
+    return tuple(out)
+
+
+_layers_cached = lru_cache(maxsize=32768)(_layers)
 
 
 def rewrite_layers(s: str, rewrite: Callable[[Layer, str], str]) -> str:
@@ -187,7 +210,7 @@ def rewrite_layers(s: str, rewrite: Callable[[Layer, str], str]) -> str:
     (base64 runs included), so the first one that changes anything is the answer; otherwise
     each base64 run is rewritten on its own.
     """
-    found = layers(s)
+    found = layers(s, jwt=False)
     for piece in found:
         if piece.layer in ("url", "html"):
             new = rewrite(piece.layer, piece.decoded)

@@ -237,6 +237,11 @@ COMMON_WORD_NAMES = _words(
     """
 )
 _TITLE_BEFORE = re.compile(r"(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Madam|Mx)\.?\s+$")
+# A greeting or a sign-off right before: "Hi Frank,", "Thanks,\nFrank".
+_GREETING_BEFORE = re.compile(
+    r"(?<![A-Za-z])(?:Hi|Hello|Hey|Dear|Thanks|Thank you|Regards|Cheers|Best)"
+    r"[ \t]*[,!]?[ \t]*(?:\n|\\n)?[ \t]*$"
+)
 
 
 def _in_person_context(words: list[Hit], text: str) -> list[Hit]:
@@ -253,12 +258,14 @@ def _in_person_context(words: list[Hit], text: str) -> list[Hit]:
         )
         whole = text.strip() == text[h.start : h.end]
         titled = bool(_TITLE_BEFORE.search(text[max(0, h.start - 8) : h.start]))
-        if beside or whole or titled:
+        greeted = bool(_GREETING_BEFORE.search(text[max(0, h.start - 24) : h.start]))
+        if beside or whole or titled or greeted:
             kept.append(h)
     return kept
 
 
 _IDENT_RUN = re.compile(r"[\w.@+-]*")
+_URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def _identifier_context(text: str, start: int, end: int) -> bool:
@@ -267,6 +274,8 @@ def _identifier_context(text: str, start: int, end: int) -> bool:
     ``_``, ``@``, ``+`` or a digit beside it make an identifier; ``.`` and ``-`` only when the
     identifier around also has a digit, ``_`` or ``@`` (so "dark-brown." stays prose).
     """
+    if "%" in text:  # "%20brown.com": the escape is a separator, not part of an identifier
+        text = _URL_ESCAPE.sub("   ", text)
     before = text[start - 1] if start else ""
     after = text[end] if end < len(text) else ""
     if any(c in "_@+" or c.isdigit() for c in (before, after) if c):

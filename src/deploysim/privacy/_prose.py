@@ -41,7 +41,7 @@ _NAME = r"[A-Z][a-z\u00df-\u00ff]+(?:['\u2019-][A-Z]?[a-z\u00df-\u00ff]+)?"
 _NAMES = rf"{_NAME}(?:[ \t]+{_NAME}){{0,2}}"
 _TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau|Mme|M)\.?[ \t]+)?"
 _GREETING = re.compile(
-    r"(?:^|(?<=[\s\"'>(]))(?:Hi|Hello|Hey|Dear|Greetings|Good (?:morning|afternoon|evening)|"
+    r"(?<![A-Za-z0-9])(?:Hi|Hello|Hey|Dear|Greetings|Good (?:morning|afternoon|evening)|"
     r"Hallo|Liebe[rs]?|Sehr geehrte[rs]?|Bonjour|Hola|Ciao)[ \t]*,?[ \t]+"
     + _TITLE
     + rf"(?P<name>{_NAMES})(?=[ \t]*(?:[,!:;.\n]|\\n|$))"
@@ -52,7 +52,7 @@ _SIGN_OFF = re.compile(
     r"mit freundlichen gr(?:ü|ue)(?:ß|ss)en|gr(?:ü|ue)(?:ß|ss)e|cordialement)"
     r"(?:[ \t]*[,.!-]+[ \t]*(?:\n|\\n)?|[ \t]*(?:\n|\\n))[ \t]*"
     + _TITLE
-    + rf"(?P<name>{_NAMES})(?=[ \t]*(?:[.,!]?[ \t]*(?:\n|\\n|$)|[.,!]?[ \t]*\"))"
+    + rf"(?P<name>{_NAMES})(?=[.,!]?[ \t]*(?:\n|\\n|$|[\"'<)\]}}]))"
 )
 _INTRO = re.compile(
     r"(?i:my name is|my name's|ich hei(?:ß|ss)e|je m'appelle)[ \t]+" + rf"(?P<name>{_NAMES})\b"
@@ -73,9 +73,19 @@ def _is_name(value: str) -> bool:
     return bool(tokens) and all(t.lower() not in _NOT_NAMES for t in tokens)
 
 
+# Cheap tests for each positional rule: most strings have none of these words.
+_MAYBE = (
+    re.compile(r"Hi|Hello|Hey|Dear|Greetings|Good |Hallo|Liebe|Sehr|Bonjour|Hola|Ciao"),
+    re.compile(r"(?i)thank|thx|cheers|best|regards|sincerely|yours|gr(?:ü|ue)|cordialement"),
+    re.compile(r"(?i)name|hei(?:ß|ss)e|appelle"),
+)
+
+
 def _person_spans(text: str) -> list[Span]:
     spans = []
-    for rx in (_GREETING, _SIGN_OFF, _INTRO):
+    for maybe, rx in zip(_MAYBE, (_GREETING, _SIGN_OFF, _INTRO), strict=True):
+        if not maybe.search(text):
+            continue
         for m in rx.finditer(text):
             if _is_name(m.group("name")):
                 spans.append(Span(m.start("name"), m.end("name"), "PERSON", "prose:position"))

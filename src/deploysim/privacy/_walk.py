@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,9 @@ from deploysim.privacy._types import Entity, EntityType
 __all__ = ["Collector", "Rewriter", "WalkOptions"]
 
 _NUMERIC_HINTS = frozenset({"phone", "zip", "card", "ssn"})
+# What a pattern value in an id needs: an @, a URL, or seven digits in a phone or card
+# layout. Ordinary ids (call_..., toolu_..., uuids) have none and are never scanned.
+_MAYBE_PATTERN = re.compile(r"@|://|\d(?:[ ().+-]?\d){6}")
 _JSON_STYLES: tuple[dict[str, Any], ...] = (
     {},
     {"ensure_ascii": False},
@@ -220,7 +224,7 @@ class Collector(_Walker):
         super().__init__(options)
         self.pz = pseudonymizer
         self.prose_detectors = tuple(prose_detectors)
-        self._seen: set[tuple[str, bool]] = set()
+        self._seen: set[tuple[str, bool | None]] = set()
 
     def json_string(self, s: str, parsed: Any, path: str) -> str:
         self.walk(parsed, path)
@@ -252,6 +256,9 @@ class Collector(_Walker):
     def protected(self, s: str, path: str) -> str:
         # Pattern values only (an email used as a customer id): names and field hints would
         # read ordinary ids as private far too often.
+        if (s, None) in self._seen or not _MAYBE_PATTERN.search(s):
+            return s
+        self._seen.add((s, None))
         for span in detect_text(s):
             if span.kind is not None and span.type != "PERSON":
                 self.pz.observe(Entity(span.kind, s[span.start : span.end]))
@@ -295,13 +302,17 @@ class Rewriter(_Walker):
         return text
 
     def leaf(self, s: str, path: str, hint: HintKind | None, prose: bool) -> str:
+        # Encoded layers first: a plain pass could rewrite part of an encoded value (the
+        # name in "megan.chang%20at%20...") and leave the rest unrecognizable once decoded.
+        if self.can_decode():
+            s = rewrite_layers(s, lambda layer, text: self.walk_layer(text, path, layer, prose))
         new, counts = self.pz.replace_text(s)
         self.counts.update(counts)
-        if not self.can_decode():
-            return new
-        return rewrite_layers(new, lambda layer, text: self.walk_layer(text, path, layer, prose))
+        return new
 
     def protected(self, s: str, path: str) -> str:
+        if not _MAYBE_PATTERN.search(s):
+            return s
         originals = self.pz.find_originals(s)
         if any(h.rep.kind not in ("first_name", "last_name") for h in originals):
             return self.leaf(s, path, None, False)
