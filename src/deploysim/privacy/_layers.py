@@ -100,19 +100,37 @@ def _html(s: str) -> Layered | None:
     decoded = html.unescape(s)
     if decoded == s or len(decoded) > MAX_DECODED:
         return None
+    units = [m.group() for m in _HTML_UNIT.finditer(s)]
+    if "".join(html.unescape(u) for u in units) != decoded:
+        return None  # entities without ";" decode by context: no unit-by-unit rewrite
     # Each character the original wrote as an entity is written with the same entity again.
-    forms: dict[str, str] = {}
-    for m in _ENTITY.finditer(s):
-        char = html.unescape(m.group())
-        if len(char) == 1:
-            forms.setdefault(char, m.group())
-    forms.setdefault("&", "&amp;")
-    forms.setdefault("<", "&lt;")
+    forms: dict[str, str] = {"&": "&amp;"}
+    for u in units:
+        if len(u) > 1 and len(html.unescape(u)) == 1:
+            forms.setdefault(html.unescape(u), u)
+
+    pieces = [html.unescape(u) for u in units]
 
     def encode(new: str) -> str:
-        return "".join(forms.get(c, c) for c in new)
+        # The unchanged head and tail keep their bytes (markup included); only the
+        # replaced middle is written again, with the original's entities.
+        head, pos = 0, 0
+        while head < len(units) and new.startswith(pieces[head], pos):
+            pos += len(pieces[head])
+            head += 1
+        tail, end = len(units), len(new)
+        while tail > head and end - len(pieces[tail - 1]) >= pos:
+            if not new.endswith(pieces[tail - 1], pos, end):
+                break
+            tail -= 1
+            end -= len(pieces[tail])
+        middle = "".join(forms.get(c, c) for c in new[pos:end])
+        return "".join(units[:head]) + middle + "".join(units[tail:])
 
     return Layered("html", 0, len(s), decoded, encode)
+
+
+_HTML_UNIT = re.compile(_ENTITY.pattern + r"|[\s\S]")
 
 
 def _b64_decode(run: str) -> tuple[str, bool] | None:

@@ -114,7 +114,7 @@ def _analyzer() -> AnalyzerEngine:
 
 
 # presidio's recognizers all need one of these; most strings in a trace have none.
-_MAYBE_PII = re.compile(r"@|\d{3}|\d\.\d{1,3}\.\d|[0-9a-fA-F]:[0-9a-fA-F]*:")
+_MAYBE_PII = re.compile(r"@|\d(?:[ ./-]?\d){2}|\d\.\d{1,3}\.\d|[0-9a-fA-F]:[0-9a-fA-F]*:")
 
 
 def _presidio_spans(text: str) -> list[Span]:

@@ -142,11 +142,7 @@ def _names_beside_emails(text: str) -> list[Span]:
             hits = [i for i, t in enumerate(b.name.split()) if _in_local(t, local)]
             # Words before the first token the address confirms ("Contact") are not the name.
             if hits and _is_name(b.name) and any(len(p) > 1 for p in local):
-                start, end = (
-                    spans[hits[0]][0],
-                    spans[-1][1] if b.start < m.start() else spans[hits[-1]][1],
-                )
-                out.append(Span(start, end, "PERSON", "prose:beside-email"))
+                out.append(Span(spans[hits[0]][0], spans[-1][1], "PERSON", "prose:beside-email"))
     return out
 
 
