@@ -115,10 +115,12 @@ def _analyzer() -> AnalyzerEngine:
 
 # presidio's recognizers all need one of these; most strings in a trace have none.
 _MAYBE_PII = re.compile(r"@|\d(?:[ ./-]?\d){2}|\d\.\d{1,3}\.\d|[0-9a-fA-F]:[0-9a-fA-F]*:")
+# What presidio's recognizers (cards, IBANs, IPs, SSNs) need at the least.
+_MAYBE_PRESIDIO = re.compile(r"\d{3}|\d\.\d{1,3}\.\d|[0-9a-fA-F]:[0-9a-fA-F]*:")
 
 
 def _presidio_spans(text: str) -> list[Span]:
-    if not re.search(r"\d", text):
+    if not _MAYBE_PRESIDIO.search(text):
         return []
     results: list[Any] = _analyzer().analyze(
         text, language="en", entities=list(_PRESIDIO_ENTITIES), score_threshold=_MIN_SCORE

@@ -35,9 +35,9 @@ from deploysim.privacy._types import Entity, EntityType
 __all__ = ["Collector", "Rewriter", "WalkOptions"]
 
 _NUMERIC_HINTS = frozenset({"phone", "zip", "card", "ssn"})
-# What a pattern value in an id needs: an @, a URL, or seven digits in a phone or card
-# layout. Ordinary ids (call_..., toolu_..., uuids) have none and are never scanned.
-_MAYBE_PATTERN = re.compile(r"@|://|\d(?:[ ().+-]?\d){6}")
+# What a pattern value in an id needs: an @, a URL, a +, or digits in a phone or card
+# layout. Ordinary ids (call_..., toolu_..., uuids) and timestamps are never scanned.
+_MAYBE_PATTERN = re.compile(r"@|://|\+\d|\d{7}|\d{3}[ ).-]+\d{3}[ .-]\d{4}|\d{4}[ -]\d{4}")
 _JSON_STYLES: tuple[dict[str, Any], ...] = (
     {},
     {"ensure_ascii": False},
