@@ -229,6 +229,8 @@ def rewrite_layers(s: str, rewrite: Callable[[Layer, str], str]) -> str:
     each base64 run is rewritten on its own.
     """
     found = layers(s, jwt=False)
+    if not found:
+        return s
     for piece in found:
         if piece.layer in ("url", "html"):
             new = rewrite(piece.layer, piece.decoded)

@@ -75,9 +75,12 @@ def _is_name(value: str) -> bool:
 
 # Cheap tests for each positional rule: most strings have none of these words.
 _MAYBE = (
-    re.compile(r"Hi|Hello|Hey|Dear|Greetings|Good |Hallo|Liebe|Sehr|Bonjour|Hola|Ciao"),
-    re.compile(r"(?i)thank|thx|cheers|best|regards|sincerely|yours|gr(?:ü|ue)|cordialement"),
-    re.compile(r"(?i)name|hei(?:ß|ss)e|appelle"),
+    re.compile(r"\b(?:Hi|Hello|Hey|Dear|Greetings|Good|Hallo|Liebe|Sehr|Bonjour|Hola|Ciao)\b"),
+    re.compile(
+        r"(?i)\b(?:thank|thx|cheers|best|kind|warm|regards|sincerely|yours|all the|viele|mit|"
+        r"gr(?:ü|ue)|cordialement)"
+    ),
+    re.compile(r"(?i)\bmy name|\bich hei|\bje m'appelle"),
 )
 
 
