@@ -76,20 +76,46 @@ class Layered(NamedTuple):
         return s[: self.start] + self.encode(new_decoded) + s[self.end :]
 
 
+def _splice(units: list[str], pieces: list[str], new: str, middle: Callable[[str], str]) -> str:
+    """``new`` written with the original ``units`` for its unchanged head and tail.
+
+    ``pieces[i]`` is what ``units[i]`` decodes to. Only the changed middle goes through
+    ``middle`` (the encoder), so the rest of the string keeps its bytes: markup and entities
+    around a replaced name, the structure of a URL around a replaced query value.
+    """
+    head, pos = 0, 0
+    while head < len(units) and new.startswith(pieces[head], pos):
+        pos += len(pieces[head])
+        head += 1
+    tail, end = len(units), len(new)
+    while tail > head and end - len(pieces[tail - 1]) >= pos:
+        if not new.endswith(pieces[tail - 1], pos, end):
+            break
+        tail -= 1
+        end -= len(pieces[tail])
+    return "".join(units[:head]) + middle(new[pos:end]) + "".join(units[tail:])
+
+
+_URL_UNIT = re.compile(r"(?:%[0-9A-Fa-f]{2})+|[\s\S]")
+
+
 def _url(s: str) -> Layered | None:
     if "%" not in s or not _URL_ESCAPE.search(s):
         return None
     try:
         decoded = unquote(s, errors="strict")
+        # Runs of escapes are one unit each, so a UTF-8 sequence is never split.
+        units = [m.group() for m in _URL_UNIT.finditer(s)]
+        pieces = [unquote(u, errors="strict") for u in units]
     except UnicodeDecodeError:
         return None
-    if decoded == s or len(decoded) > MAX_DECODED:
+    if decoded == s or len(decoded) > MAX_DECODED or "".join(pieces) != decoded:
         return None
-    # Characters written literally stay literal; everything else is percent-encoded again.
+    # In the rewritten middle, characters the original wrote literally stay literal.
     safe = "".join(sorted({c for c in _URL_ESCAPE.sub("", s) if c.isascii() and c != "%"}))
 
     def encode(new: str) -> str:
-        return quote(new, safe=safe)
+        return _splice(units, pieces, new, lambda middle: quote(middle, safe=safe))
 
     return Layered("url", 0, len(s), decoded, encode)
 
@@ -101,31 +127,17 @@ def _html(s: str) -> Layered | None:
     if decoded == s or len(decoded) > MAX_DECODED:
         return None
     units = [m.group() for m in _HTML_UNIT.finditer(s)]
-    if "".join(html.unescape(u) for u in units) != decoded:
+    pieces = [html.unescape(u) for u in units]
+    if "".join(pieces) != decoded:
         return None  # entities without ";" decode by context: no unit-by-unit rewrite
     # Each character the original wrote as an entity is written with the same entity again.
     forms: dict[str, str] = {"&": "&amp;"}
-    for u in units:
-        if len(u) > 1 and len(html.unescape(u)) == 1:
-            forms.setdefault(html.unescape(u), u)
-
-    pieces = [html.unescape(u) for u in units]
+    for u, piece in zip(units, pieces, strict=True):
+        if len(u) > 1 and len(piece) == 1:
+            forms.setdefault(piece, u)
 
     def encode(new: str) -> str:
-        # The unchanged head and tail keep their bytes (markup included); only the
-        # replaced middle is written again, with the original's entities.
-        head, pos = 0, 0
-        while head < len(units) and new.startswith(pieces[head], pos):
-            pos += len(pieces[head])
-            head += 1
-        tail, end = len(units), len(new)
-        while tail > head and end - len(pieces[tail - 1]) >= pos:
-            if not new.endswith(pieces[tail - 1], pos, end):
-                break
-            tail -= 1
-            end -= len(pieces[tail])
-        middle = "".join(forms.get(c, c) for c in new[pos:end])
-        return "".join(units[:head]) + middle + "".join(units[tail:])
+        return _splice(units, pieces, new, lambda middle: "".join(forms.get(c, c) for c in middle))
 
     return Layered("html", 0, len(s), decoded, encode)
 
