@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -84,14 +85,14 @@ def test_gate_passes_scrubbed_and_fails_unscrubbed(tmp_path: Path) -> None:
     assert all(leak.location.startswith("line 1 (id synthetic-0): ") for leak in bad.leaks)
 
 
-def test_gate_sees_leaks_scrubbing_cannot(tmp_path: Path) -> None:
-    """A value the scrubber cannot rewrite (base64 in a tool result) fails the gate."""
+def test_base64_in_a_tool_result_is_scrubbed_inside_the_blob(tmp_path: Path) -> None:
+    """A value inside base64 in a tool result is replaced inside the blob, which stays valid
+    base64 of the scrubbed text; the gate passes the output."""
     trace = make_trace()
     msg = trace.messages[5]
     part = msg.parts[0]
-    hidden = part.model_copy(
-        update={"output": part.output + "\nblob " + base64.b64encode(EMAIL.encode()).decode()}
-    )  # type: ignore[union-attr]
+    blob = base64.b64encode(f"owner: {EMAIL}".encode()).decode()
+    hidden = part.model_copy(update={"output": part.output + "\nblob " + blob})  # type: ignore[union-attr]
     trace = trace.model_copy(
         update={
             "messages": [
@@ -102,11 +103,32 @@ def test_gate_sees_leaks_scrubbing_cannot(tmp_path: Path) -> None:
         }
     )
     pz = Pseudonymizer(KEY)
-    write_traces(scrub_traces([trace], pz).traces, tmp_path / "out.jsonl")
-    report = gate_files([tmp_path / "out.jsonl"], pz)
-    assert [(leak.entity_type, leak.layer) for leak in report.leaks] == [
-        ("EMAIL_ADDRESS", "base64")
-    ]
+    clean = scrub_traces([trace], pz).traces[0]
+    out = clean.messages[5].parts[0].output  # type: ignore[union-attr]
+    new_blob = out.rsplit("blob ", 1)[1]
+    decoded = base64.b64decode(new_blob, validate=True).decode()
+    assert decoded.startswith("owner: ") and EMAIL not in decoded and "@" in decoded
+    write_traces([clean], tmp_path / "out.jsonl")
+    assert gate_files([tmp_path / "out.jsonl"], pz).passed
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda v: base64.b64encode(f"contact: {v}".encode()).decode(),
+        lambda v: "https://x.example/?to=" + "".join(f"%{b:02X}" for b in v.encode()),
+        lambda v: "".join(f"&#{ord(c)};" for c in v),
+    ],
+    ids=["base64", "url", "html"],
+)
+def test_gate_detects_encoded_values_it_never_saw(encode: Callable[[str], str]) -> None:
+    """The gate finds a private value hidden in an encoding on its own: the map never saw it
+    plain (an empty pseudonymizer), and it is still reported, under its layer."""
+    pz = Pseudonymizer(KEY)
+    for value, etype in ((EMAIL, "EMAIL_ADDRESS"), (PRIVATE["openai"], "SECRET")):
+        leaks = gate_text(encode(value), pz, "artifact", "loc")
+        assert [leak.entity_type for leak in leaks] == [etype]
+        assert leaks[0].layer in ("base64", "url", "html")
 
 
 def test_tool_specs_are_notices_not_leaks(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from deploysim.cli.scrub import app
-from deploysim.privacy import VaultError, load_key, load_vault
+from deploysim.cli.scrub import EXIT_GATE_FAILED, EXIT_INPUT_ERROR, app
+from deploysim.privacy import load_key, load_vault
 from deploysim.traces import write_traces
 
 from .conftest import PRIVATE, make_trace
@@ -62,27 +62,16 @@ def test_rerun_with_key_and_vault_is_identical(traces_file: Path, tmp_path: Path
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
 
 
-def test_gate_failure_writes_nothing_and_exits_1(tmp_path: Path) -> None:
-    """A value hidden in base64 survives scrubbing: the gate fails, exit code 1, no output
-    file, and the leak report on stderr names the place but not the value."""
-    trace = make_trace()
-    msg = trace.messages[5]
-    part = msg.parts[0]
-    blob = base64.b64encode(json.dumps({"contact": PRIVATE["email"]}).encode()).decode()
-    hidden = part.model_copy(update={"output": part.output + "\nattachment " + blob})  # type: ignore[union-attr]
-    trace = trace.model_copy(
-        update={
-            "messages": [
-                *trace.messages[:5],
-                msg.model_copy(update={"parts": [hidden]}),
-                *trace.messages[6:],
-            ]
-        }
-    )
+def test_gate_failure_writes_nothing_and_exits_3(tmp_path: Path) -> None:
+    """A value scrubbing may not rewrite (base64 of an email inside the trace id, which is
+    protocol) fails the gate: exit code 3, which no crash can give, no output file, and the
+    report on stderr names the field but neither the value nor the id that holds it."""
+    blob = base64.b64encode(PRIVATE["email"].encode()).decode()
+    trace = make_trace().model_copy(update={"id": f"conv-{blob}"})
     write_traces([trace], tmp_path / "in.jsonl")
     out = tmp_path / "out.jsonl"
     code, stdout, stderr = _run(tmp_path / "in.jsonl", "-o", out, "--json")
-    assert code == 1
+    assert code == EXIT_GATE_FAILED == 3
     assert json.loads(stdout) == {
         "traces": 1,
         "replaced": json.loads(stdout)["replaced"],
@@ -90,15 +79,32 @@ def test_gate_failure_writes_nothing_and_exits_1(tmp_path: Path) -> None:
         "leaks": 1,
     }
     assert not out.exists() and not list(tmp_path.glob(".out.jsonl*"))
-    assert "messages[5].parts[0].output" in stderr and "(base64)" in stderr
-    assert PRIVATE["email"] not in stderr + stdout
+    assert "line 1: id" in stderr and "(base64)" in stderr
+    assert PRIVATE["email"] not in stderr + stdout and blob not in stderr + stdout
 
 
 def test_vault_needs_a_key_file(traces_file: Path, tmp_path: Path) -> None:
-    """--vault without --key-file is refused before anything is written."""
-    with pytest.raises(VaultError, match="needs a key file"):
-        _run(traces_file, "-o", tmp_path / "o.jsonl", "--vault", tmp_path / "v.vault")
+    """--vault without --key-file is bad input (exit 2) refused before anything is written."""
+    code, _, stderr = _run(traces_file, "-o", tmp_path / "o.jsonl", "--vault", tmp_path / "v.vault")
+    assert code == EXIT_INPUT_ERROR == 2 and "needs a key file" in stderr
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_deep_nesting_is_an_input_error_not_a_failed_gate(tmp_path: Path) -> None:
+    """A trace file nested 200,000 levels deep in tool arguments exits 2 (bad input) with
+    one line naming the file, never 3 (gate failed) or a crash; nothing is written."""
+    deep = "[" * 200_000 + "]" * 200_000
+    trace = make_trace()
+    path = tmp_path / "in.jsonl"
+    write_traces([trace], path)
+    doc = json.loads(path.read_text())
+    doc["metadata"] = {"payload": "x"}
+    path.write_text(json.dumps(doc).replace('"x"', deep) + "\n")
+    out = tmp_path / "out.jsonl"
+    code, _, stderr = _run(path, "-o", out)
+    assert code == EXIT_INPUT_ERROR, stderr
+    assert str(path) in stderr.replace("\n", "") and "gate" not in stderr
+    assert not out.exists()
 
 
 def test_human_output_and_help(traces_file: Path, tmp_path: Path) -> None:

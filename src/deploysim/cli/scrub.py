@@ -8,10 +8,25 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from deploysim._errors import InputError, PrivacyError
 from deploysim.cli._output import err_console, print_json, progress
 from deploysim.traces import ToolSpec, get_importer, load_tools_file
 
-__all__ = ["app", "scrub"]
+__all__ = [
+    "EXIT_GATE_FAILED",
+    "EXIT_INPUT_ERROR",
+    "EXIT_PASSED",
+    "EXIT_UNSAFE",
+    "app",
+    "scrub",
+]
+
+# Exit codes. A failed gate has a code of its own, which no crash can produce (Python exits
+# 1 on an uncaught exception), so bad input can never be read as "the gate found a leak".
+EXIT_PASSED = 0
+EXIT_INPUT_ERROR = 2  # unreadable or hostile input: a malformed record, a key, nesting
+EXIT_GATE_FAILED = 3  # the output still held an original value: nothing was written
+EXIT_UNSAFE = 4  # scrubbing stopped because it could not finish without risking a leak
 
 app = typer.Typer(
     help="Replace private data in traces with consistent pseudonyms.", no_args_is_help=True
@@ -63,7 +78,9 @@ def scrub(
     of birth in JSON fields; replaces each real value with the same fake everywhere (message
     text, tool arguments, tool results, the original record). Ids, tool names, schemas and
     JSON keys are never changed. A final gate scans the output, decoded layers included, for
-    every original value: when one survives nothing is written and the exit code is 1.
+    every original value: when one survives nothing is written and the exit code is 3.
+    Exit codes: 0 gate passed; 2 bad input (malformed record, key or vault, nesting too
+    deep); 3 gate failed; 4 scrubbing stopped because it could not finish safely.
 
     --json prints {"traces", "replaced": {entity type: occurrences}, "gate": "pass"|"fail",
     "leaks"}; leak locations go to stderr, never the values.
@@ -75,20 +92,27 @@ def scrub(
     if format:
         get_importer(format)  # fail early, with the list of known formats
     specs: list[ToolSpec] = load_tools_file(tools) if tools else []
-    with progress("importing records") as bar:
-        task = bar.task_ids[0]
-        from deploysim.privacy import scrub_files  # presidio loads only when scrubbing
+    try:
+        with progress("importing records") as bar:
+            task = bar.task_ids[0]
+            from deploysim.privacy import scrub_files  # presidio loads only when scrubbing
 
-        report = scrub_files(
-            inputs,
-            output,
-            key_file=key_file,
-            vault=vault,
-            tools=specs,
-            format=format,
-            skip_invalid=skip_invalid,
-            on_record=lambda: bar.advance(task),
-        )
+            report = scrub_files(
+                inputs,
+                output,
+                key_file=key_file,
+                vault=vault,
+                tools=specs,
+                format=format,
+                skip_invalid=skip_invalid,
+                on_record=lambda: bar.advance(task),
+            )
+    except InputError as e:
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        raise typer.Exit(EXIT_INPUT_ERROR) from e
+    except PrivacyError as e:
+        err_console.print(f"[bold red]scrub stopped:[/] {escape(str(e))}", highlight=False)
+        raise typer.Exit(EXIT_UNSAFE) from e
     for s in report.skipped:
         err_console.print(f"[yellow]skipped[/] {escape(str(s))}")
     if report.key_created:
@@ -118,7 +142,7 @@ def scrub(
             )
         )
     if report.gate != "pass":
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_GATE_FAILED)
 
 
 app.command("scrub")(scrub)

@@ -15,7 +15,7 @@ is cheap; presidio (and spaCy under it) loads on first detection.
 """
 
 from deploysim.privacy._detect import ProseDetector, detect_text, resolve_overlaps
-from deploysim.privacy._errors import PrivacyError, VaultError
+from deploysim.privacy._errors import MAX_NESTING, NestingError, PrivacyError, VaultError
 from deploysim.privacy._files import ScrubReport, scrub_files
 from deploysim.privacy._gate import GateReport, Layer, Leak, gate_files, gate_text, gate_value
 from deploysim.privacy._hints import looks_like_person_name, normalize_key
@@ -33,12 +33,14 @@ from deploysim.privacy._vault import (
 
 __all__ = [
     "ENTITY_TYPES",
+    "MAX_NESTING",
     "Entity",
     "EntityType",
     "GateReport",
     "Kind",
     "Layer",
     "Leak",
+    "NestingError",
     "PrivacyError",
     "ProseDetector",
     "Pseudonymizer",

@@ -1,10 +1,11 @@
-"""Detection in free text: secrets, then pattern PII, then optional prose detectors (NER)."""
+"""Detection in free text: secrets, pattern PII, positional rules, optional prose detectors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
 from deploysim.privacy._pii import detect_pii
+from deploysim.privacy._prose import detect_prose
 from deploysim.privacy._secrets import detect_secrets
 from deploysim.privacy._types import PRECEDENCE, Span
 
@@ -31,7 +32,7 @@ def detect_text(text: str, prose_detectors: Sequence[ProseDetector] = ()) -> lis
         prose_detectors: extra detectors to run too, e.g. an NER model; callers pass them
             for natural-language text only (NER on JSON, code and logs mostly misfires).
     """
-    spans = detect_secrets(text) + detect_pii(text)
+    spans = detect_secrets(text) + detect_pii(text) + detect_prose(text)
     for detector in prose_detectors:
         spans.extend(detector(text))
     return resolve_overlaps(spans) if len(spans) > 1 else spans

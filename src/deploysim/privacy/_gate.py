@@ -4,31 +4,30 @@ The gate looks for every real value the pseudonymizer knows, in every form the m
 knows (case variants, digits in any punctuation, URL-encoded emails), in each string and
 dict key of JSON/JSONL artifacts and in the text of others, and again after decoding
 URL-encoding, HTML entities, base64 (when it decodes to text: JSON blobs, JWT segments)
-and JSON held in strings. A report names the artifact, the line, the field path, the layer
+and JSON held in strings. What encodings hide is also run through the detectors: a private
+value found there that is not a pseudonym of the map fails the gate even when no plain
+occurrence ever put it in the map. A report names the artifact, the line, the field path, the layer
 and a keyed fingerprint of the value, never the value itself.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import html
 import json
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
-from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deploysim.privacy._errors import PrivacyError
-from deploysim.privacy._pseudonymizer import Pseudonymizer
-from deploysim.privacy._types import EntityType, entity_type_of
+from deploysim.privacy._detect import detect_text
+from deploysim.privacy._errors import NestingError, PrivacyError
+from deploysim.privacy._layers import MAX_DECODED, MAX_LAYERS, Layer, layers
+from deploysim.privacy._pseudonymizer import Pseudonymizer, normalize
+from deploysim.privacy._types import EntityType, Kind, entity_type_of
 
 __all__ = ["GateReport", "Layer", "Leak", "gate_files", "gate_text", "gate_value"]
-
-Layer = Literal["text", "url", "html", "base64", "json"]
 
 
 class Leak(BaseModel):
@@ -73,104 +72,120 @@ class GateReport(BaseModel):
         return "pass" if self.passed else "fail"
 
 
-_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
-_MAX_DEPTH = 3
-
-
-def _b64_texts(s: str) -> Iterator[str]:
-    for m in _B64_RUN.finditer(s):
-        run = m.group()
-        padded = run + "=" * (-len(run) % 4)
-        for decode in (base64.b64decode, base64.urlsafe_b64decode):
-            try:
-                raw = decode(padded)
-                text = raw.decode("utf-8")
-            except (ValueError, binascii.Error, UnicodeDecodeError):
-                continue
-            if text and sum(c.isprintable() or c in "\n\r\t" for c in text) >= 0.9 * len(text):
-                yield text
-                break
-
-
-def _layers(s: str, depth: int = 0) -> Iterator[tuple[Layer, str]]:
-    """``s`` and what it decodes to (URL, HTML, base64, nested JSON), recursively."""
-    yield "text", s
-    if depth >= _MAX_DEPTH:
-        return
-    if "%" in s:
-        u = unquote(s)
-        if u != s:
-            yield from (
-                (layer if layer != "text" else "url", t) for layer, t in _layers(u, depth + 1)
-            )
-    if "&" in s and ";" in s:
-        h = html.unescape(s)
-        if h != s:
-            yield from (
-                (layer if layer != "text" else "html", t) for layer, t in _layers(h, depth + 1)
-            )
-    for decoded in _b64_texts(s):
-        yield from (
-            (layer if layer != "text" else "base64", t) for layer, t in _layers(decoded, depth + 1)
-        )
+def _json_layer(s: str) -> Any:
     head = s.lstrip()[:1]
-    if head in ("{", "[", '"'):
-        try:
-            parsed = json.loads(s)
-        except ValueError:
-            return
-        for leaf in _strings(parsed):
-            if leaf != s:
-                yield from (
-                    (layer if layer != "text" else "json", t)
-                    for layer, t in _layers(leaf, depth + 1)
-                )
+    if head not in ("{", "[", '"') or len(s) > MAX_DECODED:
+        return None
+    try:
+        return json.loads(s)
+    except ValueError:
+        return None
+    except RecursionError:
+        # Deeper than the scrubber follows: it refuses such input, so the gate reads it as
+        # text (every original is still looked for in the string itself).
+        return None
+
+
+def _layers(s: str) -> Iterator[tuple[Layer, str]]:
+    """``s`` and what it decodes to (URL, HTML, base64, nested JSON), breadth first.
+
+    Each decoded text is labelled with the outermost decoding that led to it, and at most
+    :data:`MAX_LAYERS` decodings are followed inside one another.
+    """
+    queue: deque[tuple[Layer, str, int]] = deque([("text", s, 0)])
+    while queue:
+        label, text, depth = queue.popleft()
+        yield label, text
+        if depth >= MAX_LAYERS:
+            continue
+        for piece in layers(text):
+            queue.append((piece.layer if label == "text" else label, piece.decoded, depth + 1))
+        parsed = _json_layer(text)
+        if parsed is not None:
+            for leaf in _strings(parsed):
+                if leaf != text:
+                    queue.append(("json" if label == "text" else label, leaf, depth + 1))
 
 
 def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            if isinstance(k, str):
-                yield k
-            yield from _strings(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _strings(v)
+    """Every string and string key of a JSON-like value, without recursion."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if isinstance(k, str):
+                    yield k
+                stack.append(item)
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
+
+
+def _unscrubbed(text: str, pz: Pseudonymizer) -> Iterator[tuple[Kind, str]]:
+    """Private values the detectors find in ``text`` that are not pseudonyms of the map."""
+    for span in detect_text(text):
+        if span.kind is None:
+            continue
+        value = text[span.start : span.end]
+        if not pz.is_pseudonym(span.kind, value):
+            yield span.kind, value
 
 
 def gate_text(text: str, pz: Pseudonymizer, artifact: str, location: str) -> list[Leak]:
-    """Leaks of original values in one string and its decoded layers (one per value)."""
+    """Leaks in one string and its decoded layers (one per value).
+
+    Every original value of the map is looked for in every layer. Encoded layers (URL,
+    HTML, base64, and what they hold) also go through the detectors on their own: a value
+    found there that is not one of the map's pseudonyms is a leak too, even if it was never
+    seen plain.
+    """
     leaks: dict[str, Leak] = {}
+
+    def add(kind: Kind, fp: str, layer: Layer) -> None:
+        leaks.setdefault(
+            fp,
+            Leak(
+                artifact=artifact,
+                location=location,
+                entity_type=entity_type_of(kind),
+                fingerprint=fp,
+                layer=layer,
+            ),
+        )
+
     for layer, s in _layers(text):
         for hit in pz.find_originals(s):
-            fp = pz.fingerprint_of(hit.rep)
-            leaks.setdefault(
-                fp,
-                Leak(
-                    artifact=artifact,
-                    location=location,
-                    entity_type=entity_type_of(hit.rep.kind),
-                    fingerprint=fp,
-                    layer=layer,
-                ),
-            )
+            add(hit.rep.kind, pz.fingerprint_of(hit.rep), layer)
+        if layer in _DETECTED_LAYERS:
+            for kind, value in _unscrubbed(s, pz):
+                add(kind, pz.fingerprint(kind, normalize(kind, value)), layer)
     return list(leaks.values())
 
 
+# JSON inside strings is parsed and walked by the scrubber like any value, so its plain
+# text was detected there already; encodings are what hides values from a plain scan.
+_DETECTED_LAYERS: frozenset[Layer] = frozenset({"url", "html", "base64"})
+
+
 def _walk_paths(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            child = f"{path}.{k}" if path else str(k)
-            if isinstance(k, str):
-                yield child + " (key)", k
-            yield from _walk_paths(v, child)
-    elif isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            yield from _walk_paths(v, f"{path}[{i}]")
+    """``(path, string)`` for every string and key, in document order, without recursion."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        here, v = stack.pop()
+        if isinstance(v, str):
+            yield here, v
+        elif isinstance(v, dict):
+            children = []
+            for k, item in v.items():
+                child = f"{here}.{k}" if here else str(k)
+                if isinstance(k, str):
+                    yield child + " (key)", k
+                children.append((child, item))
+            stack.extend(reversed(children))
+        elif isinstance(v, list | tuple):
+            stack.extend(reversed([(f"{here}[{i}]", item) for i, item in enumerate(v)]))
 
 
 class _Found(NamedTuple):
@@ -219,19 +234,25 @@ def _gate_file(path: Path, pz: Pseudonymizer, label: str, protocol_keys: frozens
             return gate_value(json.loads(text), pz, label, "", protocol_keys)
         except ValueError:
             pass
+        except RecursionError as e:
+            raise NestingError(f"{label}: the JSON document") from e
     found = _Found([], [], 0)
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             doc = json.loads(line)
+        except RecursionError as e:
+            raise NestingError(f"{label}: line {i}") from e
         except ValueError:
             found.leaks.extend(gate_text(line, pz, label, f"line {i}"))
             found = found._replace(strings=found.strings + 1)
             continue
         tag = f"line {i}: "
-        if isinstance(doc, dict) and isinstance(doc.get("id"), str):
-            tag = f"line {i} (id {doc['id']}): "
+        # The id names the trace in the report, unless the id itself leaks a value.
+        doc_id = doc.get("id") if isinstance(doc, dict) else None
+        if isinstance(doc_id, str) and not gate_text(doc_id, pz, label, ""):
+            tag = f"line {i} (id {doc_id}): "
         sub = gate_value(doc, pz, label, tag, protocol_keys)
         found.leaks.extend(sub.leaks)
         found.notices.extend(sub.notices)

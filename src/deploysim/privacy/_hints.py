@@ -261,6 +261,10 @@ def _key_kind(key: str) -> HintKind | None:
     """The kind a key names by itself (``email``, ``*_phone``), before looking at values."""
     norm = normalize_key(key)
     kind = _FIELD_KINDS.get(norm)
+    if kind is None and re.search(r"[:/.]", key.strip(":/.")):
+        # A namespaced key (inspect's store "Profile:phone", a dotted or JSON-pointer path)
+        # names its field last.
+        return _key_kind(re.split(r"[:/.]", key.strip(":/."))[-1])
     if kind is None and norm.endswith("email") and len(norm) <= 20:
         kind = "email"
     if kind is None and norm.endswith(("phone", "phonenumber")) and len(norm) <= 20:
@@ -304,6 +308,12 @@ def dict_hints(
                 kind = "secret"
         if kind is not None:
             hints[key] = kind
+    # A JSON Patch operation (RFC 6902; inspect's store and state events) holds its field's
+    # value under "value" and names the field in "path".
+    if isinstance(d.get("op"), str) and isinstance(d.get("path"), str) and "value" in d:
+        kind = _key_kind(d["path"])
+        if kind is not None:
+            hints["value"] = kind
     if parent_key is not None and normalize_key(parent_key) in _ADDRESS_PARENTS:
         for key in d:
             if isinstance(key, str) and normalize_key(key) == "name" and key not in hints:

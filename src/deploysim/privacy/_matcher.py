@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from deploysim.privacy._fakes import _render_alnum, match_case, render_digits
+from deploysim.privacy._prose import obfuscated_emails, reobfuscate
 from deploysim.privacy._types import EntityType, Kind, entity_type_of
 
 __all__ = ["COMMON_WORD_NAMES", "Hit", "KnownValues", "Rep", "trie_pattern"]
@@ -236,6 +237,11 @@ COMMON_WORD_NAMES = _words(
     """
 )
 _TITLE_BEFORE = re.compile(r"(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Madam|Mx)\.?\s+$")
+# A greeting or a sign-off right before: "Hi Frank,", "Thanks,\nFrank".
+_GREETING_BEFORE = re.compile(
+    r"(?<![A-Za-z])(?:Hi|Hello|Hey|Dear|Thanks|Thank you|Regards|Cheers|Best)"
+    r"[ \t]*[,!]?[ \t]*(?:\n|\\n)?[ \t]*$"
+)
 
 
 def _in_person_context(words: list[Hit], text: str) -> list[Hit]:
@@ -252,12 +258,14 @@ def _in_person_context(words: list[Hit], text: str) -> list[Hit]:
         )
         whole = text.strip() == text[h.start : h.end]
         titled = bool(_TITLE_BEFORE.search(text[max(0, h.start - 8) : h.start]))
-        if beside or whole or titled:
+        greeted = bool(_GREETING_BEFORE.search(text[max(0, h.start - 24) : h.start]))
+        if beside or whole or titled or greeted:
             kept.append(h)
     return kept
 
 
 _IDENT_RUN = re.compile(r"[\w.@+-]*")
+_URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def _identifier_context(text: str, start: int, end: int) -> bool:
@@ -266,6 +274,8 @@ def _identifier_context(text: str, start: int, end: int) -> bool:
     ``_``, ``@``, ``+`` or a digit beside it make an identifier; ``.`` and ``-`` only when the
     identifier around also has a digit, ``_`` or ``@`` (so "dark-brown." stays prose).
     """
+    if "%" in text:  # "%20brown.com": the escape is a separator, not part of an identifier
+        text = _URL_ESCAPE.sub("   ", text)
     before = text[start - 1] if start else ""
     after = text[end] if end < len(text) else ""
     if any(c in "_@+" or c.isdigit() for c in (before, after) if c):
@@ -431,6 +441,8 @@ class KnownValues:
             self.ibans,
         ):
             found.extend(m.hits(text))
+        if self.emails.forms:
+            found.extend(self._obfuscated_hits(text))
         if len(found) < 2:
             return found
         found.sort(key=lambda h: (h.start - h.end, h.start))
@@ -445,6 +457,17 @@ class KnownValues:
             starts.insert(k, h.start)
             chosen.insert(k, h)
         return chosen
+
+    def _obfuscated_hits(self, text: str) -> list[Hit]:
+        """Known emails written as ``name at domain dot com``, replaced in the same style."""
+        out = []
+        for o in obfuscated_emails(text):
+            rep = self.emails.forms.get(o.email.lower())
+            if rep is not None:
+                surface = text[o.start : o.end]
+                fake = "" if rep.fake is None else reobfuscate(surface, rep.fake)
+                out.append(Hit(o.start, o.end, rep, fake))
+        return out
 
     def replace(self, text: str) -> tuple[str, Counter[EntityType]]:
         """``text`` with every known value replaced, and how many of each type were."""

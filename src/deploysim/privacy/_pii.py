@@ -1,8 +1,10 @@
 """Pattern PII in text: presidio's regex recognizers (with validators) and phone numbers.
 
 presidio runs on its ``NoOpNlpEngine``, so no spaCy model is loaded or downloaded. Only the
-recognizers whose validators make them precise are registered: email, credit card (Luhn),
-IBAN (checksum), IP (parsed) and US SSN (invalid groups rejected). Phones are found here with
+recognizers whose validators make them precise are registered: credit card (Luhn), IBAN
+(checksum), IP (parsed) and US SSN (invalid groups rejected). Emails use a stricter regex
+of our own (presidio's takes ``to=`` of a query string into the address, or misses it)
+validated on the bundled public-suffix list. Phones are found here with
 ``phonenumbers`` (the library presidio's PhoneRecognizer wraps) on cheap regex candidates:
 presidio's recognizer runs the library's matcher over the whole text once per region and
 costs ~5 ms per call, which is most of a scrub otherwise.
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import phonenumbers
 
+from deploysim.privacy._prose import email_spans
 from deploysim.privacy._types import EntityType, Kind, Span
 
 if TYPE_CHECKING:
@@ -25,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["PhoneParts", "detect_pii", "is_allowed", "is_phone", "parse_phone", "phone_digits"]
 
 _PRESIDIO_ENTITIES: dict[str, tuple[EntityType, Kind]] = {
-    "EMAIL_ADDRESS": ("EMAIL_ADDRESS", "email"),
     "CREDIT_CARD": ("CREDIT_CARD", "card"),
     "IBAN_CODE": ("IBAN_CODE", "iban"),
     "IP_ADDRESS": ("IP_ADDRESS", "ip"),
@@ -89,31 +91,19 @@ _DOC_NETS = tuple(
 @cache
 def _analyzer() -> AnalyzerEngine:
     # Imported here: presidio pulls in spaCy (~1.5 s), which `import deploysim` must not pay.
-    import tldextract
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NoOpNlpEngine
     from presidio_analyzer.predefined_recognizers import (
         CreditCardRecognizer,
-        EmailRecognizer,
         IbanRecognizer,
         IpRecognizer,
         UsSsnRecognizer,
     )
 
-    # EmailRecognizer validates with tldextract.extract, which fetches the public-suffix list
-    # on first use (presidio issue #1205). This extractor reads only the bundled snapshot
-    # and writes no cache, without patching tldextract for the rest of the process.
-    offline = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
-
-    class OfflineEmailRecognizer(EmailRecognizer):
-        def validate_result(self, pattern_text: str) -> bool:
-            return bool(offline(pattern_text).fqdn)
-
     nlp = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
     nlp.load()
     registry = RecognizerRegistry(supported_languages=["en"])
     for recognizer in (
-        OfflineEmailRecognizer(),
         CreditCardRecognizer(),
         IbanRecognizer(),
         IpRecognizer(),
@@ -124,10 +114,14 @@ def _analyzer() -> AnalyzerEngine:
 
 
 # presidio's recognizers all need one of these; most strings in a trace have none.
-_MAYBE_PII = re.compile(r"@|\d{3}|\d\.\d{1,3}\.\d|[0-9a-fA-F]:[0-9a-fA-F]*:")
+_MAYBE_PII = re.compile(r"@|\d(?:[ ./-]?\d){2}|\d\.\d{1,3}\.\d|[0-9a-fA-F]:[0-9a-fA-F]*:")
+# What presidio's recognizers (cards, IBANs, IPs, SSNs) need at the least.
+_MAYBE_PRESIDIO = re.compile(r"\d{3}|\d\.\d{1,3}\.\d|[0-9a-fA-F]:[0-9a-fA-F]*:")
 
 
 def _presidio_spans(text: str) -> list[Span]:
+    if not _MAYBE_PRESIDIO.search(text):
+        return []
     results: list[Any] = _analyzer().analyze(
         text, language="en", entities=list(_PRESIDIO_ENTITIES), score_threshold=_MIN_SCORE
     )
@@ -141,23 +135,43 @@ def _presidio_spans(text: str) -> list[Span]:
 
 # Candidates start at a boundary, or right after an escaped newline ("\\n") in logged text.
 _START = r"(?:(?<![\w+./-])|(?<=\\[nrt]))"
+# Groups of 1-8 digits: national plans differ (German numbers are written "030 12345678"
+# or "07031 123456", French "06 12 34 56 78"); phonenumbers decides what is a number.
 _PHONE_CANDIDATE = re.compile(
     _START
     + r"""
     (?:
-        (?:\+|00)\d{1,3}[ \t.-]?(?:\(\d{1,4}\)[ \t.-]?)?\d{1,5}(?:[ \t.-]\d{1,5}){0,4}
-      | (?:1[ \t.-])?\(\d{2,5}\)[ \t.-]?\d{2,5}(?:[ \t.-]\d{2,5}){0,3}
-      | (?:1[ \t.-])?\d{2,5}(?:[ \t.-]\d{2,5}){1,4}
+        (?:\+|00)\d{1,3}[ \t.-]?(?:\(0?\d{0,4}\)[ \t.-]?)?\d{1,8}(?:[ \t./-]\d{1,8}){0,4}
+      | (?:1[ \t.-])?\(\d{2,5}\)[ \t.-]?\d{2,8}(?:[ \t.-]\d{2,8}){0,3}
+      | (?:1[ \t.-])?\d{2,5}(?:[ \t./-]\d{2,8}){1,4}
     )
     (?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?
-    (?!\w|-\d|[.:]\d)
+    (?!\w|-\d|[.:/]\d)
     """,
     re.VERBOSE,
 )
 _DATE_LIKE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
 _NANP_LAYOUT = re.compile(r"^(?:\+?1[\s.-]?)?(?:\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}$")
 _EXTENSION = re.compile(r"[ ]?(?:x|ext\.?)[ ]?\d{1,6}$")
-_NATIONAL_REGIONS = ("GB", "DE", "FR", "IT", "ES", "NL", "AU", "IN", "BR", "JP", "IE", "CH")
+_NATIONAL_REGIONS = (
+    "GB",
+    "DE",
+    "FR",
+    "IT",
+    "ES",
+    "NL",
+    "AU",
+    "IN",
+    "BR",
+    "JP",
+    "IE",
+    "CH",
+    "AT",
+    "BE",
+    "PL",
+    "SE",
+)
+_TRUNK_IN_BRACKETS = re.compile(r"\(0\)")
 
 
 def _nanp(digits: str) -> bool:
@@ -166,40 +180,58 @@ def _nanp(digits: str) -> bool:
     return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
 
 
+def _national_match(body: str) -> bool:
+    """Whether phonenumbers' matcher reads all of ``body`` as one valid national number."""
+    digits = re.sub(r"\D", "", body)
+    for region in _NATIONAL_REGIONS:
+        for match in phonenumbers.PhoneNumberMatcher(
+            body, region, leniency=phonenumbers.Leniency.VALID
+        ):
+            if re.sub(r"\D", "", match.raw_string) == digits:
+                return True
+    return False
+
+
+def _international(digits: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def is_phone(candidate: str, *, hinted: bool = False) -> bool:
     """Whether ``candidate`` (a phone-shaped string) is a phone number.
 
-    With ``+``/``00`` it must be valid for its country code; with a leading trunk ``0`` it
-    must be valid in one of a few national numbering plans; otherwise it must fit the North
-    American plan (area code and exchange starting 2-9). ``hinted`` (the field is called
-    ``phone``) also accepts compact digits.
+    With ``+``/``00`` it must be valid for its country code (a ``(0)`` trunk is allowed);
+    with a leading trunk ``0`` phonenumbers' matcher must read it as a valid number in one
+    of a few national numbering plans; otherwise it must fit the North American plan (area
+    code and exchange starting 2-9). ``hinted`` (the field is called ``phone``) also accepts
+    compact digits, including international numbers written without the ``+``.
     """
-    body = _EXTENSION.sub("", candidate.strip())
+    body = _TRUNK_IN_BRACKETS.sub("", _EXTENSION.sub("", candidate.strip()))
     digits = re.sub(r"\D", "", body)
     if not 7 <= len(digits) <= 15 or _DATE_LIKE.search(body):
         return False
-    if not hinted and not re.search(r"[\s().-]", body) and not body.startswith("+"):
+    if not hinted and not re.search(r"[\s()./-]", body) and not body.startswith("+"):
         return False  # compact digit runs are ids and timestamps far more often than phones
     if body.startswith(("+", "00")):
-        intl = "+" + digits[2:] if body.startswith("00") else "+" + digits
-        try:
-            number = phonenumbers.parse(intl, None)
-        except phonenumbers.NumberParseException:
+        number = _international(digits[2:] if body.startswith("00") else digits)
+        if number is None:
             return False
         if number.country_code == 1:  # the plan's structure; area codes get assigned yearly
             return _nanp(phonenumbers.national_significant_number(number))
         return phonenumbers.is_valid_number(number)
     if digits.startswith("0"):
-        if len(digits) < 9:  # with the trunk 0, national numbers have 9 to 12 digits
-            return False
-        for region in _NATIONAL_REGIONS:
-            try:
-                if phonenumbers.is_valid_number(phonenumbers.parse(body, region)):
-                    return True
-            except phonenumbers.NumberParseException:
-                continue
-        return False
-    return _nanp(digits) and (hinted or bool(_NANP_LAYOUT.match(body)))
+        # with the trunk 0, national numbers have 9 to 12 digits
+        return len(digits) >= 9 and _national_match(body)
+    if _nanp(digits) and (hinted or bool(_NANP_LAYOUT.match(body))):
+        return True
+    if hinted and len(digits) >= 10:  # "4915112345678" in a `phone` field: E.164 without +
+        number = _international(digits)
+        return (
+            number is not None and number.country_code != 1 and phonenumbers.is_valid_number(number)
+        )
+    return False
 
 
 class PhoneParts(NamedTuple):
@@ -218,7 +250,7 @@ class PhoneParts(NamedTuple):
 
 def parse_phone(value: str) -> PhoneParts | None:
     """Split a phone number (as :func:`is_phone` accepts it) into its parts."""
-    body = _EXTENSION.sub("", value.strip())
+    body = _TRUNK_IN_BRACKETS.sub("", _EXTENSION.sub("", value.strip()))
     digits = re.sub(r"\D", "", body)
     if body.startswith(("+", "00")):
         regions: tuple[str | None, ...] = (None,)
@@ -227,6 +259,9 @@ def parse_phone(value: str) -> PhoneParts | None:
         regions = _NATIONAL_REGIONS
     elif _nanp(digits):
         regions = ("US",)
+    elif len(digits) >= 10:  # E.164 digits without the +, from a `phone` field
+        regions = (None,)
+        body = "+" + digits
     else:
         return None
     for region in regions:
@@ -316,11 +351,17 @@ def _ipv6_spans(text: str) -> list[Span]:
     return spans
 
 
+def _email_spans(text: str) -> list[Span]:
+    if "@" not in text:
+        return []
+    return [s for s in email_spans(text) if not is_allowed("email", text[s.start : s.end])]
+
+
 def detect_pii(text: str) -> list[Span]:
     """Spans of emails, cards, IBANs, IPs, SSNs and phones in ``text`` (may overlap)."""
     if not _MAYBE_PII.search(text):
         return []
-    spans = _presidio_spans(text) + _phone_spans(text) + _card_spans(text)
+    spans = _email_spans(text) + _presidio_spans(text) + _phone_spans(text) + _card_spans(text)
     if ":" in text:
         spans += _ipv6_spans(text)
     return spans

@@ -35,6 +35,7 @@ from deploysim.privacy._hints import parse_date
 from deploysim.privacy._jwt import decode_jwt, rewrite_jwt
 from deploysim.privacy._matcher import Hit, KnownValues, Rep
 from deploysim.privacy._pii import PhoneParts, is_allowed, parse_phone, phone_digits
+from deploysim.privacy._prose import deobfuscate_email
 from deploysim.privacy._types import Entity, EntityType, Kind, entity_type_of
 
 __all__ = ["Pseudonymizer", "VaultEntry", "normalize"]
@@ -73,7 +74,9 @@ class VaultEntry(BaseModel):
 def normalize(kind: Kind, value: str) -> str:
     """The form two spellings of one value share (case, punctuation, layout removed)."""
     v = value.strip()
-    if kind in ("email", "domain", "username"):
+    if kind == "email":
+        return deobfuscate_email(v).lower()
+    if kind in ("domain", "username"):
         return v.lower()
     if kind in ("first_name", "last_name"):
         return v.casefold()
@@ -147,6 +150,8 @@ class Pseudonymizer:
         """
         kind, value = entity
         value = value.strip()
+        if kind == "email":
+            value = deobfuscate_email(value)
         if not value or is_allowed(kind, value):
             return
         if kind in ("first_name", "last_name") and len(value) < 2:
@@ -346,6 +351,15 @@ class Pseudonymizer:
     def find_originals(self, text: str) -> list[Hit]:
         """Every original value found in ``text`` (what the leak gate looks for)."""
         return self.leak_matcher().hits(text)
+
+    def is_pseudonym(self, kind: Kind, value: str) -> bool:
+        """Whether ``value`` is one of the map's fakes (of any kind of the same entity type)."""
+        etype = entity_type_of(kind)
+        return any(
+            normalize(k, value) in used
+            for k, used in self._used.items()
+            if entity_type_of(k) == etype
+        )
 
     def fingerprint(self, kind: Kind, norm: str) -> str:
         """A keyed, non-reversible tag for a value, safe to print (``PERSON#3fa2c1``)."""

@@ -63,6 +63,26 @@ RULES: tuple[SecretRule, ...] = (
     SecretRule("huggingface", re.compile(_B + r"hf_[A-Za-z0-9]{30,}" + _E)),
     SecretRule("npm", re.compile(_B + r"npm_[A-Za-z0-9]{36}" + _E)),
     SecretRule("sendgrid", re.compile(_B + r"SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}" + _E)),
+    # Webhook URLs: the path is the credential (anyone holding it can post).
+    SecretRule(
+        "slack-webhook",
+        re.compile(
+            r"https?://hooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9_/-]{20,})"
+        ),
+        1,
+    ),
+    SecretRule(
+        "discord-webhook",
+        re.compile(
+            r"https?://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/(\d+/[A-Za-z0-9_-]{20,})"
+        ),
+        1,
+    ),
+    SecretRule(
+        "teams-webhook",
+        re.compile(r"https?://[\w.-]+\.webhook\.office\.com/(webhookb2/[^\s\"'<>]{20,})"),
+        1,
+    ),
     SecretRule(
         "url-password",
         re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@'\"]+:([^\s@/'\"]{3,})@[A-Za-z0-9.-]+"),
@@ -131,6 +151,27 @@ def is_secret_value(key: str, value: str) -> bool:
     return len(value) >= 12 and classes >= 2 and shannon_entropy(value) >= 3.0
 
 
+# Other services' webhook and capability URLs: a path segment named hook(s)/webhook(s),
+# or a trigger/callback path, followed by a random token (the entropy test keeps
+# "/webhooks/github-events" and "/hooks/42" out).
+_HOOK_URL = re.compile(
+    r"https?://[^\s/\"'<>]+/(?:[^\s\"'<>?#]*/)?(?:webhooks?|hooks?|triggers?|callbacks?)/"
+    r"([^\s\"'<>?#]{16,})"
+)
+
+
+def _random_token(value: str) -> bool:
+    longest = max((p for p in re.split(r"[/_.-]", value)), key=len, default="")
+    classes = sum(
+        (
+            any(c.islower() for c in longest),
+            any(c.isupper() for c in longest),
+            any(c.isdigit() for c in longest),
+        )
+    )
+    return len(longest) >= 16 and classes >= 2 and shannon_entropy(longest) >= 3.5
+
+
 def detect_secrets(text: str) -> list[Span]:
     """Spans of secrets in ``text`` (may overlap; the caller resolves overlaps)."""
     spans: list[Span] = []
@@ -138,6 +179,10 @@ def detect_secrets(text: str) -> list[Span]:
         for m in rule.pattern.finditer(text):
             start, end = m.span(rule.group)
             spans.append(Span(start, end, "SECRET", f"secret:{rule.name}", "secret"))
+    if "://" in text:
+        for m in _HOOK_URL.finditer(text):
+            if _random_token(m.group(1)):
+                spans.append(Span(*m.span(1), "SECRET", "secret:hook-url", "secret"))
     if "=" in text or ":" in text:
         for m in _ASSIGNMENT.finditer(text):
             value = m.group("value")
