@@ -8,8 +8,9 @@ interpreters, mounts, limits) read in one place:
   environment (the snapshot's variables go to the agent's commands only);
 - the services sidecar starts as root holding only NET_BIND_SERVICE, SETUID and SETGID, binds
   127.0.0.1:80 and :443, then drops to its ``services`` user, which leaves it no capabilities.
-  Privileged ports stay privileged in the shared network namespace, so the agent cannot take
-  them over (``ip_unprivileged_port_start`` keeps its default);
+  Privileged ports stay privileged in the shared network namespace (the workspace sets
+  ``ip_unprivileged_port_start`` back to 1024, which Engine 20.10 lowers to 0), so the agent
+  cannot take them over;
 - in-pod paths show in the workspace's mountinfo and process list, so they do not say
   "deploysim"; the host side lies under a neutral :func:`scratch_root`.
 """
@@ -21,7 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from deploysim.sandbox._lifecycle import owner_labels
+from deploysim.sandbox._lifecycle import OWNER_FILE, owner_labels
 from deploysim.sandbox._paths import scratch_root
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "ROOT_PYTHON",
     "Scratch",
     "make_scratch",
-    "owner_of",
     "services_spec",
     "workspace_spec",
 ]
@@ -45,7 +45,6 @@ EXEC_PROGRAM = f"{EXEC_PROGRAM_DIR}/execd.py"
 ROOT_PYTHON = ["/usr/bin/python3", "-I", "-S", "-B"]
 SIDECAR_PROGRAM = "/opt/deploysim/lib/deploysim/services/sidecar.py"
 SIDECAR_LEASE_DIR = "/run/ws"
-OWNER_FILE = "owner.json"
 _EXEC_SERVER = Path(__file__).with_name("execserver.py")
 
 
@@ -96,6 +95,9 @@ def workspace_spec(
         "pids_limit": limits.pids,
         "mem_limit": limits.memory,
         "nano_cpus": int(limits.cpus * 1e9),
+        # Engine 20.10 sets this to 0 in every container: put the kernel's default back, so
+        # ports below 1024 (the services' 80 and 443) stay out of the agent's reach.
+        "sysctls": {"net.ipv4.ip_unprivileged_port_start": "1024"},
         "shm_size": limits.tmp,
         "tmpfs": tmpfs or None,
         "storage_opt": storage_opt,
@@ -154,12 +156,3 @@ def services_spec(
         "labels": {**labels, "deploysim.role": "services"},
         "detach": True,
     }
-
-
-def owner_of(folder: Path) -> dict[str, str] | None:
-    """The owner labels written into a scratch folder, or None when unreadable."""
-    try:
-        data = json.loads((folder / OWNER_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None

@@ -13,6 +13,7 @@ that no container uses.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import signal
@@ -155,8 +156,9 @@ class GcResult(NamedTuple):
     """Scratch folders removed (no container used them)."""
 
 
-# A scratch folder is made a moment before its pod's containers: younger ones are left alone.
-_FOLDER_GRACE = 60.0
+# Written into each pod's scratch folder: the owner labels, so gc can tell a dead pod's folder.
+OWNER_FILE = "owner.json"
+_FOLDER_GRACE = 600.0
 # Build containers of older deploysim versions carry no owner: only stale ones are removed.
 _BUILD_GRACE = 600.0
 
@@ -216,19 +218,35 @@ def _pods_in_use() -> set[str]:
     return {str((r.get("Labels") or {}).get(LABEL, "")) for r in rows}
 
 
+def _owner_of(folder: Path) -> dict[str, str] | None:
+    try:
+        data = json.loads((folder / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _unused_folder(folder: Path, in_use: set[str], now: float) -> bool:
+    if folder.name in in_use or folder.is_symlink() or not folder.is_dir():
+        return False
+    owner = _owner_of(folder)
+    if owner is not None:
+        return not _alive(owner)
+    # No owner recorded (older versions): made a moment before its containers, so only
+    # folders past a grace period count as left behind.
+    return now - folder.lstat().st_mtime > _FOLDER_GRACE
+
+
 def _reap_folders() -> list[str]:
-    """Remove scratch folders of pods that have no container left (and are not brand new)."""
+    """Remove scratch folders no container uses whose owner is gone."""
     in_use = _pods_in_use()
     removed: list[str] = []
     now = time.time()
     for root in (scratch_root(), cache_dir("pods")):  # cache_dir("pods"): older versions
         for folder in root.iterdir():
-            if folder.name in in_use or not folder.is_dir() or folder.is_symlink():
-                continue
-            if now - folder.lstat().st_mtime < _FOLDER_GRACE:
-                continue
-            shutil.rmtree(folder, ignore_errors=True)  # sockets of a dead pod: nothing to keep
-            removed.append(str(folder))
+            if _unused_folder(folder, in_use, now):
+                shutil.rmtree(folder, ignore_errors=True)  # a dead pod's sockets: nothing to keep
+                removed.append(str(folder))
     return removed
 
 
