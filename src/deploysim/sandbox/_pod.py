@@ -153,7 +153,13 @@ class Pod:
         With ``keep`` the pod outlives this process (``deploysim sandbox up``): it is not torn
         down at exit, and ``sandbox gc`` leaves it alone unless asked for everything.
 
+        Without ``keep`` the pod holds a lease on its exec server: if this process dies, even by
+        SIGKILL, the pod stops itself, and the next start (of any process on this host)
+        removes it. The first start of a process also removes what dead runs left behind.
+
         Raises:
+            SnapshotError: the snapshot is unsafe to build (a system path, setuid bits, a path
+                below its own symlink) or its agent user is root or unknown in the image.
             InfrastructureError: the engine, an image build or a container failed.
         """
         if not keep:
@@ -312,12 +318,17 @@ class Pod:
         user: str | None = None,
         timeout: float | None = None,
     ) -> ExecResult:
-        """Run a command; a timeout kills the command (and its process group), not the pod.
+        """Run a command; its processes end with it; a timeout kills them all, not the pod.
+
+        Everything the command started (background jobs, ``nohup`` and ``setsid`` daemons, a
+        fork bomb) is killed when the command exits or times out. Files past
+        ``limits.disk`` fail with EFBIG: the command's own failure, an ExecResult.
 
         Raises:
             TimeoutError: the command ran longer than ``timeout`` seconds.
             PermissionError: the command is not executable.
             ContainerDiedError: the pod died.
+            InfrastructureError: dropping to the user did not take (the command did not run).
         """
         data = input.encode() if isinstance(input, str) else input
         cwd = posixpath.join(self._workdir(), cwd) if cwd else self._workdir()

@@ -24,6 +24,7 @@ import pwd
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,15 @@ def _bind(port: int) -> socket.socket:
 def _follow(path: str) -> None:
     """Hold a lease on the exec server; exit the moment it ends (the workspace stopped)."""
     lease = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    lease.connect(path)
+    deadline = time.monotonic() + 30
+    while True:  # under compose the workspace may still be starting
+        try:
+            lease.connect(path)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     lease.sendall(b'{"op": "lease", "role": "follower"}\n')
 
     def watch() -> None:
