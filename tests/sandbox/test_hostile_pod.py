@@ -28,7 +28,14 @@ from deploysim.sandbox._lifecycle import gc
 from deploysim.sandbox._paths import cache_dir
 from deploysim.sandbox._pod import Pod, PodLimits
 from deploysim.sandbox._seed import ensure_snapshot_images
-from deploysim.snapshots import Snapshot, SnapshotDir, load_snapshot
+from deploysim.snapshots import (
+    Database,
+    FileEntry,
+    Snapshot,
+    SnapshotDir,
+    load_snapshot,
+    system_path_reason,
+)
 
 PASSWD = (
     "root:x:0:0:root:/root:/bin/bash\n"
@@ -59,8 +66,23 @@ def _write(root: Path, data: dict[str, Any]) -> Path:
 
 
 def _dir(tmp_path: Path, data: dict[str, Any]) -> SnapshotDir:
-    """A SnapshotDir built without load_snapshot's validation (the pod must not rely on it)."""
-    return SnapshotDir(tmp_path, Snapshot.model_validate({"name": "hostile", **data}))
+    """A SnapshotDir built without any validation: the pod must not rely on the model's checks.
+
+    ``model_construct`` keeps hostile values the snapshot model may refuse (system paths,
+    setid modes, a root user, loader variables), as a hand-edited or foreign snapshot would.
+    """
+    files = [FileEntry.model_construct(**f) for f in data.get("files", [])]
+    dbs = [Database.model_construct(**d) for d in data.get("databases", [])]
+    plain = {k: v for k, v in data.items() if k not in ("files", "databases", "user", "env")}
+    snap = Snapshot.model_validate({"name": "hostile", **plain}).model_copy(
+        update={
+            "files": files,
+            "databases": dbs,
+            "user": data.get("user", "agent"),
+            "env": data.get("env", {}),
+        }
+    )
+    return SnapshotDir(tmp_path, snap)
 
 
 async def _refusal(sd: SnapshotDir) -> SnapshotError:
@@ -193,13 +215,17 @@ async def test_snapshot_code_never_runs_as_root(base_image: str, tmp_path: Path)
     The exec server (root) starts as /usr/bin/python3 -I -S; the snapshot's variables reach the
     agent's commands only; a command the harness runs as root finds /usr/bin's python3. The
     agent stays uid 1000 with CapEff 0; whatever the snapshot's code recorded is never uid 0.
+    Entries the system-path rule covers (it may grow) must be refused at build instead.
     """
-    files = [
+    candidates = [
         {"path": "/usr/local/bin/python3", "content": SHIM, "mode": "0755"},
         {"path": "/usr/local/lib/python3.11/dist-packages/zz.pth", "content": PTH},
         {"path": "/etc/python3.11/sitecustomize.py", "content": SITECUSTOMIZE, "owner": "root"},
         {"path": "/home/agent/evil/json.py", "content": FAKE_JSON},
     ]
+    for entry in [f for f in candidates if system_path_reason(f["path"])]:
+        assert (await _refusal(_dir(tmp_path, {"files": [entry]}))).field == "files[0].path"
+    files = [f for f in candidates if not system_path_reason(f["path"])]
     sd = _dir(tmp_path, {"files": files, "env": {"PYTHONPATH": "/home/agent/evil"}})
     pod = await Pod.start(sd)
     try:
