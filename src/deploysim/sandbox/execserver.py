@@ -50,6 +50,7 @@ ROOT_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 USER_PATH = "/usr/local/sbin:/usr/local/bin:" + ROOT_PATH
 _PR_SET_CHILD_SUBREAPER = 36
 _SHEPHERD_SIGNALS = {signal.SIGTERM, signal.SIGCHLD}
+KILL_TREE_SECONDS = 10.0
 
 
 class Identity(NamedTuple):
@@ -261,10 +262,12 @@ def kill_tree() -> int:
 
     Run by the shepherd, a child subreaper: whatever the command started and left behind
     (background jobs, ``setsid`` daemons, a fork bomb) is in its tree. A fork bomb keeps
-    adding processes, so this repeats until a scan finds nothing.
+    adding processes, so this repeats until a scan finds nothing, or gives up after
+    ``KILL_TREE_SECONDS`` (a process stuck in the kernel cannot die; the server must not hang).
     """
     me, killed = os.getpid(), 0
-    while True:
+    deadline = time.monotonic() + KILL_TREE_SECONDS
+    while time.monotonic() < deadline:
         _reap_all()
         if not _has_children(me):
             return killed
@@ -274,6 +277,7 @@ def kill_tree() -> int:
                 os.kill(pid, signal.SIGKILL)
         killed += len(pids)
         time.sleep(0.001)  # let the kills land before the next scan
+    return killed
 
 
 def _set_subreaper() -> None:
