@@ -244,11 +244,23 @@ async def test_snapshot_code_never_runs_as_root(base_image: str, tmp_path: Path)
 
 @pytest.mark.docker
 async def test_mountinfo_and_processes_name_no_host_path(base_image: str, tmp_path: Path) -> None:
-    """The agent's mountinfo and process list name neither deploysim nor the host's cache."""
+    """What the agent can look at names neither deploysim nor the host's cache folder.
+
+    Its mountinfo, the process list, /opt and /var/lib, the user database and the TLS issuer
+    of the mocked services: each such name would be a stage light telling it is in a test.
+    """
     pod = await Pod.start(_dir(tmp_path, SERVICES))
     try:
-        r = await pod.exec(["sh", "-c", "cat /proc/self/mountinfo; ps -eo args"])
+        r = await pod.exec(
+            [
+                "sh",
+                "-c",
+                "cat /proc/self/mountinfo; ps -eo args; ls -a /opt /var/lib; getent passwd; "
+                "getent group; curl -sv -o /dev/null https://api.lumenpay.io/v1/balance 2>&1",
+            ]
+        )
         assert r.returncode == 0, r.stderr
+        assert "issuer:" in r.stdout  # the TLS handshake was looked at
         for tell in ("deploysim", str(cache_dir()), ".cache"):
             assert tell not in r.stdout, tell
     finally:

@@ -31,7 +31,7 @@ from deploysim._errors import InfrastructureError, SnapshotError
 from deploysim.sandbox._containers import make_scratch, services_spec, workspace_spec
 from deploysim.sandbox._disk import parse_size, quota_supported, tmpfs_mounts
 from deploysim.sandbox._docker import client
-from deploysim.sandbox._images import ensure_base_image
+from deploysim.sandbox._images import ensure_base_image, ensure_workspace_base
 from deploysim.sandbox._lifecycle import (
     install_handlers,
     labels_for,
@@ -194,7 +194,7 @@ class Pod:
             labels["deploysim.keep"] = "1"
         token = secrets.token_urlsafe(24)
         c = client()
-        image = images.workspace if images else base
+        image = images.workspace if images else ensure_workspace_base(base)
         quota = quota_supported(base)
         ws = c.containers.create(
             **workspace_spec(

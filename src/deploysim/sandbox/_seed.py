@@ -36,7 +36,12 @@ import yaml
 import deploysim
 from deploysim._errors import SnapshotError
 from deploysim.sandbox._docker import client
-from deploysim.sandbox._images import AGENT_UID, SERVICES_UID, image_exists
+from deploysim.sandbox._images import (
+    AGENT_UID,
+    SERVICES_UID,
+    ensure_workspace_base,
+    image_exists,
+)
 from deploysim.sandbox._lifecycle import owner_labels
 from deploysim.sandbox._tls import TlsMaterial, tls_for
 from deploysim.snapshots import (
@@ -396,10 +401,11 @@ def ensure_snapshot_images(sd: SnapshotDir, base: str) -> SnapshotImages:
     }
     changes = [f"ENV {k}={json.dumps(v)}" for k, v in sorted(env.items())]
     changes.append(f"WORKDIR {snap.workdir}")
-    ws_tag = _digest(ws_members, f"{SEED_RECIPE}{base}{changes}")
+    ws_base = ensure_workspace_base(base)
+    ws_tag = _digest(ws_members, f"{SEED_RECIPE}{ws_base}{changes}")
     ws_repo = f"deploysim/ws-{snap.name}"
     if not image_exists(f"{ws_repo}:{ws_tag}"):
-        _commit(base, ws_repo, ws_tag, ws_members, changes)
+        _commit(ws_base, ws_repo, ws_tag, ws_members, changes)
         client().images.get(f"{ws_repo}:{ws_tag}").tag(ws_repo, "latest")  # for compose.yaml
     svc_ref = None
     if snap.services and tls is not None:
