@@ -154,6 +154,14 @@ def _drop_to(user: str) -> Identity:
     return ident
 
 
+def _exit_fd(pid: int) -> int | None:
+    """A pidfd that turns readable when ``pid`` exits (Linux 5.3+), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
 def _pump(
     bufs: dict[int, bytearray],
     pid: int,
@@ -165,7 +173,8 @@ def _pump(
     """Pump pipes until the shepherd exits; return (timed_out, truncated, wait status).
 
     The shepherd exits only once the command and everything it started are gone, so the
-    pipes reach end-of-file with it.
+    pipes reach end-of-file with it. Its pidfd is selected too: between the command's exit
+    and the shepherd's there is nothing else to wait on, and polling would spin.
     """
     truncated = False
     pending = stdin_data
@@ -174,47 +183,59 @@ def _pump(
         os.close(stdin_fd)
         writers = []
     readers = list(bufs)
+    exit_fd = _exit_fd(pid)
     status: int | None = None
-    while True:
-        if status is None:
-            done, st = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = st
-        now = time.monotonic()
-        if status is None and deadline is not None and now >= deadline:
-            for fd in writers:
-                os.close(fd)
-            return True, truncated, 0
-        wait = 0.0 if status is not None else 0.05
-        if deadline is not None:
-            wait = min(wait, max(0.0, deadline - now))
-        r, w, _ = select.select(readers, writers, [], wait) if readers or writers else ([], [], [])
-        for fd in w:
-            try:
-                n = os.write(fd, pending[:65536])
-                pending = pending[n:]
-            except BrokenPipeError:
-                pending = b""
-            if not pending:
-                os.close(fd)
-                writers = []
-        for fd in r:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                readers.remove(fd)
-                os.close(fd)
-                continue
-            room = limit - len(bufs[fd])
-            if room > 0:
-                bufs[fd].extend(chunk[:room])
-            if len(chunk) > room:
-                truncated = True
-        if status is not None and not r:
-            for fd in readers:
-                os.close(fd)
-            for fd in writers:
-                os.close(fd)
-            return False, truncated, status
+    try:
+        while True:
+            if status is None:
+                done, st = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    status = st
+            now = time.monotonic()
+            if status is None and deadline is not None and now >= deadline:
+                for fd in writers:
+                    os.close(fd)
+                return True, truncated, 0
+            wait = 0.0 if status is not None else 0.05
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - now))
+            watched = readers + ([exit_fd] if exit_fd is not None and status is None else [])
+            if watched or writers:
+                r, w, _ = select.select(watched, writers, [], wait)
+            else:
+                time.sleep(min(wait, 0.002))
+                r, w = [], []
+            for fd in w:
+                try:
+                    n = os.write(fd, pending[:65536])
+                    pending = pending[n:]
+                except BrokenPipeError:
+                    pending = b""
+                if not pending:
+                    os.close(fd)
+                    writers = []
+            for fd in r:
+                if fd == exit_fd:
+                    continue  # the waitpid above collects it
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    readers.remove(fd)
+                    os.close(fd)
+                    continue
+                room = limit - len(bufs[fd])
+                if room > 0:
+                    bufs[fd].extend(chunk[:room])
+                if len(chunk) > room:
+                    truncated = True
+            if status is not None and not [fd for fd in r if fd != exit_fd]:
+                for fd in readers:
+                    os.close(fd)
+                for fd in writers:
+                    os.close(fd)
+                return False, truncated, status
+    finally:
+        if exit_fd is not None:
+            os.close(exit_fd)
 
 
 def _children_by_parent() -> dict[int, list[int]]:
