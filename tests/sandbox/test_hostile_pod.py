@@ -185,11 +185,12 @@ async def test_passwd_snapshot_cannot_make_the_agent_root(base_image: str, tmp_p
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("user", ["root", "no-such-user"])
+@pytest.mark.parametrize("user", ["root", "no-such-user", "services", "daemon"])
 async def test_pod_refuses_a_root_or_unknown_agent(
     base_image: str, tmp_path: Path, user: str
 ) -> None:
-    """A snapshot whose user resolves to uid 0, or is unknown in the image, does not start.
+    """A snapshot whose user is root, a system account (the sidecar's services) or unknown
+    in the image does not start.
 
     The error is bad input (SnapshotError on field 'user'), not an infrastructure failure, and
     the pod's containers are removed.

@@ -51,6 +51,7 @@ USER_PATH = "/usr/local/sbin:/usr/local/bin:" + ROOT_PATH
 _PR_SET_CHILD_SUBREAPER = 36
 _SHEPHERD_SIGNALS = {signal.SIGTERM, signal.SIGCHLD}
 KILL_TREE_SECONDS = 10.0
+FIRST_REGULAR_UID = 1000
 
 
 class Identity(NamedTuple):
@@ -103,6 +104,9 @@ def agent_refusal(user: str) -> str | None:
         return f"the agent user {user!r} is unknown in the image's user database"
     if ident.uid == 0 or ident.gid == 0 or 0 in ident.groups:
         return f"the agent user {user!r} resolves to uid {ident.uid}, gid {ident.gid} (root)"
+    if ident.uid < FIRST_REGULAR_UID:
+        # System accounts own parts of the pod (services, uid 999, is the sidecar's user).
+        return f"the agent user {user!r} is a system account (uid {ident.uid} < 1000)"
     return None
 
 
