@@ -203,6 +203,25 @@ async def test_pod_refuses_a_root_or_unknown_agent(
     assert {c.id for c in client().containers.list(all=True, filters=mine)} == before
 
 
+@pytest.mark.docker
+async def test_identities_are_pinned_when_the_pod_starts(base_image: str) -> None:
+    """The agent's uid is the image's, fixed at start: a user database changed later is ignored.
+
+    Even if something rewrote /etc/passwd mid-run (here root, through the harness), the agent's
+    next command runs as uid 1000 with no capabilities, never as uid 0.
+    """
+    pod = await Pod.start()
+    try:
+        rewrite = (
+            "sed -i 's/^agent:x:1000:1000:/agent:x:0:0:/' /etc/passwd; grep ^agent: /etc/passwd"
+        )
+        changed = await pod.exec(["sh", "-c", rewrite], user="root")
+        assert changed.stdout.startswith("agent:x:0:0:"), changed.stderr
+        assert (await _identity(pod)) == ["1000", "1000", "1000", "CapEff:\t0000000000000000"]
+    finally:
+        await pod.close()
+
+
 SHIM = '#!/bin/sh\nid -u >> /tmp/shim-ran\nexec /usr/bin/python3 "$@"\n'
 PTH = "import os; open('/tmp/pth-ran', 'a').write(str(os.getuid()) + chr(10))\n"
 SITECUSTOMIZE = "import os; open('/tmp/site-ran', 'a').write(str(os.getuid()) + chr(10))\n"
