@@ -343,7 +343,10 @@ async def test_fork_bomb_dies_with_its_command(base_image: str, timeout: int | N
 
 @pytest.mark.docker
 async def test_escaped_background_processes_end_with_their_command(base_image: str) -> None:
-    """Background jobs, nohup and setsid daemons of a command end when the command ends."""
+    """Background jobs, nohup and setsid daemons of a command end when the command ends.
+
+    The same holds when the command times out.
+    """
     pod = await Pod.start()
     try:
         await pod.exec(
@@ -353,6 +356,10 @@ async def test_escaped_background_processes_end_with_their_command(base_image: s
         assert left.stdout == ""
         again = await pod.exec(["echo", "next"])
         assert again.stdout == "next\n"
+        with pytest.raises(TimeoutError):  # and when the command times out
+            await pod.exec(["bash", "-c", "setsid -f sleep 904; sleep 905"], timeout=1)
+        left = await pod.exec(["sh", "-c", "ps -eo args | grep '[s]leep 90' || true"], user="root")
+        assert left.stdout == ""
     finally:
         await pod.close()
 
@@ -374,6 +381,8 @@ async def test_filling_the_disk_fails_the_command_not_the_pod(base_image: str) -
         assert tmp.returncode != 0 and "No space left" in tmp.stderr
         size = await pod.exec(["sh", "-c", "stat -c %s big /tmp/big"])
         assert [int(n) for n in size.stdout.split()] == [16 << 20, 8 << 20]
+        used = await pod.disk_usage()  # the host-side measure (None where it cannot read it)
+        assert used is None or used >= 16 << 20
         assert (await pod.exec(["echo", "alive"])).stdout == "alive\n"
     finally:
         await pod.close()

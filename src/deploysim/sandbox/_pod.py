@@ -29,7 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim._errors import InfrastructureError, SnapshotError
 from deploysim.sandbox._containers import make_scratch, services_spec, workspace_spec
-from deploysim.sandbox._disk import parse_size, quota_supported, tmpfs_mounts
+from deploysim.sandbox._disk import (
+    parse_size,
+    quota_supported,
+    tmpfs_mounts,
+    writable_layer_bytes,
+)
 from deploysim.sandbox._docker import client
 from deploysim.sandbox._images import ensure_base_image, ensure_workspace_base
 from deploysim.sandbox._lifecycle import (
@@ -291,6 +296,19 @@ class Pod:
             self._lease.close()  # after the removal: the pod is gone either way
         unregister(self)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+    async def disk_usage(self) -> int | None:
+        """Bytes the agent's writes hold in the workspace's writable layer (None: not readable).
+
+        Read on the host from the engine's upper folder (a local engine, run as root). Without
+        an engine quota (``disk_quota`` False) this total is measured, not enforced.
+        """
+
+        def measure() -> int | None:
+            self.workspace.reload()
+            return writable_layer_bytes(self.workspace)
+
+        return await asyncio.to_thread(measure)
 
     def check_alive(self) -> None:
         """Raise ContainerDiedError when the workspace is not running (OOM-killed, died)."""
