@@ -7,6 +7,7 @@ what is tested, whatever ``load_snapshot`` accepts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -337,6 +338,26 @@ async def test_fork_bomb_dies_with_its_command(base_image: str, timeout: int | N
         r = await pod.exec(["true"], timeout=20)
         assert r.returncode == 0
         assert time.monotonic() - started < 2.0
+    finally:
+        await pod.close()
+
+
+@pytest.mark.docker
+async def test_a_full_process_table_is_the_agents_failure(base_image: str) -> None:
+    """While a fork bomb fills the pids limit, other commands fail as commands, not as the pod.
+
+    The exec server still answers (an ExecResult, maybe a failed fork), never an
+    InfrastructureError; once the bomb's command times out, commands succeed again.
+    """
+    pod = await Pod.start(limits=PodLimits(pids=64))
+    try:
+        bomb = asyncio.create_task(pod.exec(["bash", "-c", "b(){ b|b& }; b; sleep 30"], timeout=4))
+        await asyncio.sleep(1.5)
+        during = [await pod.exec(["true"], timeout=10) for _ in range(3)]
+        assert all(isinstance(r.returncode, int) for r in during)
+        with pytest.raises(TimeoutError):
+            await bomb
+        assert (await pod.exec(["true"], timeout=10)).returncode == 0
     finally:
         await pod.close()
 

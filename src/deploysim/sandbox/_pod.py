@@ -371,7 +371,7 @@ class Pod:
         )
         if resp.get("timed_out"):
             raise TimeoutError(f"command timed out after {timeout} s: {cmd[:3]}")
-        if resp.get("error") == "PrivilegeError":
+        if resp.get("error") in ("PrivilegeError", "ShepherdError"):
             # The drop to the user did not take: the harness's guarantee broke, not the agent.
             raise InfrastructureError(f"pod {self.id}: {resp.get('message')}")
         if resp.get("error") == "PermissionError":

@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import pwd
+import queue
 import resource
 import select
 import signal
@@ -52,6 +53,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 _SHEPHERD_SIGNALS = {signal.SIGTERM, signal.SIGCHLD}
 KILL_TREE_SECONDS = 10.0
 FIRST_REGULAR_UID = 1000
+WORKERS = 32  # concurrent requests; two hold leases for the pod's life
 
 
 class Identity(NamedTuple):
@@ -352,6 +354,11 @@ def _run_command(req: dict[str, Any], fds: dict[str, int]) -> None:
         os._exit(127)
 
 
+def _report(fds: dict[str, int], kind: str, message: str) -> None:
+    with contextlib.suppress(OSError):
+        os.write(fds["exec_err_w"], json.dumps({"kind": kind, "msg": message}).encode())
+
+
 def _close_other_fds(keep: set[int]) -> None:
     # The server is threaded: without this the shepherd would hold other requests' pipes open
     # for as long as its command runs.
@@ -369,9 +376,16 @@ def _shepherd(req: dict[str, Any], fds: dict[str, int]) -> None:
     """
     code = 125
     try:
-        _close_other_fds(set(fds.values()))
-        _set_subreaper()
-        child = os.fork()
+        try:
+            _close_other_fds(set(fds.values()))
+            _set_subreaper()
+            child = os.fork()
+        except BlockingIOError as e:  # the pod's process limit: the agent's own processes
+            _report(fds, "BlockingIOError", f"cannot fork: {e}")
+            raise
+        except BaseException as e:
+            _report(fds, "ShepherdError", f"{type(e).__name__}: {e}")
+            raise
         if child == 0:
             _run_command(req, fds)
         for fd in fds.values():
@@ -431,7 +445,20 @@ def _op_exec(req: dict[str, Any]) -> dict[str, Any]:
     in_r, in_w = os.pipe()
     exec_err_r, exec_err_w = os.pipe()
     fds = {"in_r": in_r, "out_w": out_w, "err_w": err_w, "exec_err_w": exec_err_w}
-    pid = _spawn_shepherd(req, fds)
+    try:
+        pid = _spawn_shepherd(req, fds)
+    except BlockingIOError as e:
+        # The pids limit is full of the agent's processes (another command's fork bomb): the
+        # agent's command fails, as a fork in its own shell would.
+        for fd in (*fds.values(), out_r, err_r, in_w, exec_err_r):
+            os.close(fd)
+        return {
+            "returncode": 126,
+            "stdout": "",
+            "stderr": _b64(f"cannot fork: {e.strerror} (the pod's process limit)\n".encode()),
+            "truncated": False,
+            "timed_out": False,
+        }
     for fd in fds.values():
         os.close(fd)
     bufs = {out_r: bytearray(), err_r: bytearray()}
@@ -640,8 +667,33 @@ class _Handler(socketserver.StreamRequestHandler):
         self.wfile.write(json.dumps(resp).encode() + b"\n")
 
 
-class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+class _Server(socketserver.UnixStreamServer):
+    """Requests are served by threads started at start-up, not one new thread per request.
+
+    The pids limit counts threads: with the process table full of the agent's processes (a
+    fork bomb in another command) a new thread cannot start, and the host would see the
+    server hang up, an "infrastructure" failure the agent caused. Pre-started workers still
+    answer (the command's own fork then fails, which is the agent's failure).
+    """
+
+    def __init__(self, path: str, workers: int = WORKERS) -> None:
+        super().__init__(path, _Handler)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for n in range(workers):
+            threading.Thread(target=self._work, name=f"worker-{n}", daemon=True).start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._queue.put((request, client_address))
+
+    def _work(self) -> None:
+        while True:
+            request, client_address = self._queue.get()
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
 
 
 def _add_hosts() -> None:
@@ -687,7 +739,7 @@ def main() -> None:
         os.unlink(path)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    server = _Server(path, _Handler)
+    server = _Server(path)
     os.chmod(path, 0o600)
     _write_ready(folder, {"pid": os.getpid()})
     server.serve_forever()
