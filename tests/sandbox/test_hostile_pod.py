@@ -322,41 +322,63 @@ async def test_agent_cannot_bind_service_ports(base_image: str, tmp_path: Path) 
 # --------------------------------------------------------------------- process trees
 
 
+# A persistent fork bomb: every process but the first keeps forking whenever a pid is free,
+# so the pids limit stays full for as long as they live; the first one returns once it is
+# full (after ``hold`` seconds). A classic bash bomb collapses by itself at random.
+FILL = """
+import os, sys, time
+top = os.getpid()
+while True:
+    try:
+        os.fork()
+    except OSError:
+        if os.getpid() == top:
+            break
+        time.sleep(0.005)
+print("full", flush=True)
+time.sleep(float(sys.argv[1]))
+"""
+
+
 @pytest.mark.docker
-@pytest.mark.parametrize("timeout", [None, 3])
-async def test_fork_bomb_dies_with_its_command(base_image: str, timeout: int | None) -> None:
-    """After a fork bomb's command returns (or times out), the next command runs at once.
+@pytest.mark.parametrize("hold", [0, 30])
+async def test_fork_bomb_dies_with_its_command(base_image: str, hold: int) -> None:
+    """After a command that filled the pids limit returns (or times out), the next runs at once.
 
     The command's whole tree is killed with it, so nothing holds the pids limit afterwards.
     """
     pod = await Pod.start(limits=PodLimits(pids=64))
     try:
-        bomb = "b(){ b|b& }; b" + ("; sleep 30" if timeout else "")
-        with contextlib.suppress(TimeoutError):  # the timed variant is still growing then
-            await pod.exec(["bash", "-c", bomb], timeout=timeout)
+        with contextlib.suppress(TimeoutError):  # the holding variant times out
+            r = await pod.exec(["python3", "-c", FILL, str(hold)], timeout=3)
+            assert r.stdout == "full\n"
         started = time.monotonic()
         r = await pod.exec(["true"], timeout=20)
         assert r.returncode == 0
         assert time.monotonic() - started < 2.0
+        bomb = "b(){ b|b& }; b; sleep 30"  # and the classic bomb, timed out
+        with pytest.raises(TimeoutError):
+            await pod.exec(["bash", "-c", bomb], timeout=2)
+        assert (await pod.exec(["true"], timeout=20)).returncode == 0
     finally:
         await pod.close()
 
 
 @pytest.mark.docker
 async def test_a_full_process_table_is_the_agents_failure(base_image: str) -> None:
-    """While a fork bomb fills the pids limit, other commands fail as commands, not as the pod.
+    """While a command fills the pids limit, other commands fail as commands, not as the pod.
 
-    The exec server still answers (an ExecResult, maybe a failed fork), never an
-    InfrastructureError; once the bomb's command times out, commands succeed again.
+    The exec server still answers (an ExecResult: a failed fork), never an InfrastructureError;
+    once the filling command times out, commands succeed again.
     """
     pod = await Pod.start(limits=PodLimits(pids=64))
     try:
-        bomb = asyncio.create_task(pod.exec(["bash", "-c", "b(){ b|b& }; b; sleep 30"], timeout=4))
-        await asyncio.sleep(1.5)
+        filler = asyncio.create_task(pod.exec(["python3", "-c", FILL, "30"], timeout=5))
+        await asyncio.sleep(2)
         during = [await pod.exec(["true"], timeout=10) for _ in range(3)]
-        assert all(isinstance(r.returncode, int) for r in during)
+        assert all(r.returncode != 0 and "fork" in r.stderr for r in during), during
         with pytest.raises(TimeoutError):
-            await bomb
+            await filler
         assert (await pod.exec(["true"], timeout=10)).returncode == 0
     finally:
         await pod.close()
