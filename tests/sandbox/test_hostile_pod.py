@@ -148,8 +148,9 @@ def test_seed_refuses_entries_below_a_snapshot_symlink(tmp_path: Path) -> None:
             ]
         },
     )
-    with pytest.raises(SnapshotError, match="below the symlink /home/agent/cfg"):
+    with pytest.raises(SnapshotError, match="below the symlink /home/agent/cfg") as info:
         ensure_snapshot_images(sd, "unused-base")
+    assert info.value.field == "files[1].path"
 
 
 def test_seed_refuses_system_database_paths(tmp_path: Path) -> None:

@@ -167,18 +167,32 @@ def _check_entry(sd: SnapshotDir, key: str, field: str, path: str, mode: int) ->
         )
 
 
+def _entry_fields(sd: SnapshotDir) -> dict[str, str]:
+    """Path -> the field that declares it (``files[3].path``), for error messages."""
+    snap = sd.snapshot
+    fields = {r.path: f"repos[{i}].path" for i, r in enumerate(snap.repos)}
+    fields.update({d.path: f"databases[{i}].path" for i, d in enumerate(snap.databases)})
+    fields.update({f.path: f"files[{i}].path" for i, f in enumerate(snap.files)})
+    return fields
+
+
 def _check_no_symlink_parents(sd: SnapshotDir, members: dict[str, TarMember]) -> None:
-    """Refuse entries below a symlink of the archive: unpacking would follow it anywhere."""
+    """Refuse entries below a symlink of the archive: unpacking would follow it anywhere.
+
+    Raises:
+        SnapshotError: naming the entry below the link (and the link).
+    """
     links = {p for p, m in members.items() if m.kind == "symlink"}
     if not links:
         return
+    fields = _entry_fields(sd)
     for path in members:
         for parent in PurePosixPath(path).parents:
             if str(parent) in links:
                 raise _refuse(
                     sd,
                     f"file:{path}",
-                    "files.path",
+                    fields.get(path) or fields.get(str(parent)) or "files",
                     f"{path} lies below the symlink {parent} the snapshot creates",
                 )
 
