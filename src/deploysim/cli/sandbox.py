@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 from pathlib import Path
@@ -122,7 +123,11 @@ def shell(
     if docker is None:
         err_console.print("the docker CLI is needed for an interactive shell")
         raise typer.Exit(1)
-    os.execv(docker, [docker, "exec", "-it", "-u", user, ws[0].id, "bash", "-l"])
+    # The snapshot's variables are not image ENV (they would reach root): hand them to the
+    # shell like Pod.exec hands them to the agent's commands, never to a root shell.
+    env = json.loads(ws[0].labels.get("deploysim.env") or "{}") if user != "root" else {}
+    flags = [arg for k, v in sorted(env.items()) for arg in ("-e", f"{k}={v}")]
+    os.execv(docker, [docker, "exec", "-it", *flags, "-u", user, ws[0].id, "bash", "-l"])
 
 
 @app.command("list")

@@ -211,7 +211,7 @@ class Pod:
                 tmpfs=tmpfs_mounts(seeded_paths(sd) if sd else [], limits.tmp),
                 limits=limits,
                 storage_opt={"size": limits.disk} if quota else None,
-                labels=labels,
+                labels={**labels, "deploysim.env": json.dumps(snap.env)} if snap.env else labels,
             )
         )
         pod = cls(pod_id, ws, None, sc.root, sd, limits, token)
