@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from deploysim.sandbox import CaptureLimits, NotRegularFileError, PodState, diff_manifests
+from deploysim.sandbox._containers import EXEC_DIR
 from deploysim.sandbox._paths import cache_dir
 from deploysim.sandbox._pod import Pod
 from deploysim.sandbox._state import _cache_path, pod_image, watch_roots
@@ -53,11 +54,16 @@ async def _capture(pod: Any, limits: CaptureLimits | None = None) -> PodState:
     return PodState.model_validate_json(state.model_dump_json())  # a valid record
 
 
+# The exec server's pid is in the "ready" status file beside its socket.
+_PEAK = (
+    "import json, sys; pid = json.load(open(sys.argv[1]))['pid']; "
+    "print(next(l for l in open(f'/proc/{pid}/status') if l.startswith('VmHWM')))"
+)
+
+
 async def _server_peak_mib(pod: Any) -> float:
     """Peak resident memory of the in-pod exec server (VmHWM of its process)."""
-    r = await pod.exec(
-        ["sh", "-c", "grep VmHWM /proc/$(cat /run/deploysim/ready)/status"], user="root"
-    )
+    r = await pod.exec(["python3", "-c", _PEAK, EXEC_DIR + "/ready"], user="root")
     return int(r.stdout.split()[1]) / 1024
 
 

@@ -112,7 +112,7 @@ async def test_isolation_only_loopback_no_caps_no_socket(pod: Any) -> None:
             "-c",
             "ls /sys/class/net; cat /proc/net/route | wc -l; "
             "grep -E '^Cap(Prm|Eff|Amb)' /proc/self/status; "
-            "ls /var/run/docker.sock 2>&1; ls /run/deploysim 2>&1",
+            "ls /var/run/docker.sock 2>&1; ls /run/execd 2>&1",
         ]
     )
     lines = r.stdout.splitlines()

@@ -33,7 +33,7 @@ async def test_agent_caused_failures_are_tool_results(base_image: str) -> None:
     hijack the harness's in-pod clients, an HTTP error answer of the sidecar and a sidecar that
     answers too late all come back as tool results the model sees; none raises out of the
     router or is taken for an infrastructure failure."""
-    from deploysim.sandbox import Pod
+    from deploysim.sandbox import Pod, PodLimits
 
     sd = load_snapshot(REPO / "env_snapshots" / "shop")
     pod = await Pod.start(sd)
@@ -44,7 +44,10 @@ async def test_agent_caused_failures_are_tool_results(base_image: str) -> None:
             out = await router.call(ToolRequest(name=spec.name, arguments=dict(args)))
             return out.output, out.is_error, out.provenance
 
-        text, err, _ = await call(SHELL, command="head -c 80M /dev/zero > /dev/shm/fill")
+        # /dev/shm is a tmpfs of PodLimits.tmp: one file past it fills it (below the per-file cap)
+        over = PodLimits().tmp.rstrip("m")
+        fill = f"head -c {int(over) + 16}M /dev/zero > /dev/shm/fill"
+        text, err, _ = await call(SHELL, command=fill)
         assert err and "No space left on device" in text  # the agent filled the tmpfs
         text, err, prov = await call(EDIT, command="create", path="/dev/shm/a.txt", file_text="x")
         assert err and prov == "live" and "No space left on device" in text

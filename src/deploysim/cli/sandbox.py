@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 from pathlib import Path
@@ -122,7 +123,11 @@ def shell(
     if docker is None:
         err_console.print("the docker CLI is needed for an interactive shell")
         raise typer.Exit(1)
-    os.execv(docker, [docker, "exec", "-it", "-u", user, ws[0].id, "bash", "-l"])
+    # The snapshot's variables are not image ENV (they would reach root): hand them to the
+    # shell like Pod.exec hands them to the agent's commands, never to a root shell.
+    env = json.loads(ws[0].labels.get("deploysim.env") or "{}") if user != "root" else {}
+    flags = [arg for k, v in sorted(env.items()) for arg in ("-e", f"{k}={v}")]
+    os.execv(docker, [docker, "exec", "-it", *flags, "-u", user, ws[0].id, "bash", "-l"])
 
 
 @app.command("list")
@@ -158,7 +163,7 @@ def down(
 
     Example: deploysim sandbox down 3f9a1c2b7d10
     """
-    from deploysim.sandbox._paths import cache_dir
+    from deploysim.sandbox._paths import cache_dir, scratch_root
 
     if pod is None and not all_pods:
         err_console.print("give a pod id or --all")
@@ -168,7 +173,8 @@ def down(
         c.remove(force=True, v=True)
         pod_id = c.labels.get("deploysim.pod", "")
         if pod_id:
-            shutil.rmtree(cache_dir("pods") / pod_id, ignore_errors=True)
+            shutil.rmtree(scratch_root() / pod_id, ignore_errors=True)
+            shutil.rmtree(cache_dir("pods") / pod_id, ignore_errors=True)  # older versions
     err_console.print(f"removed {len(found)} containers")
 
 
@@ -177,7 +183,11 @@ def gc(
     all_pods: Annotated[bool, typer.Option("--all", help="Also remove kept pods.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Remove containers left by runs that died (killed, crashed) without tearing down.
+    """Remove containers and scratch folders left by runs that died (killed, crashed).
+
+    A pod belongs to the process that started it (labels: pid, its start time, host); gc
+    removes pods whose owner on this host is gone, except pods kept with `sandbox up`, and
+    scratch folders no container uses. Every Pod.start does the same once per process.
 
     Example: deploysim sandbox gc --json
     """
@@ -187,4 +197,7 @@ def gc(
     if json_out:
         print_json(result._asdict())
     else:
-        err_console.print(f"removed {len(result.removed)}, kept {len(result.kept)}")
+        err_console.print(
+            f"removed {len(result.removed)} containers and {len(result.folders)} scratch "
+            f"folders, kept {len(result.kept)}"
+        )

@@ -30,6 +30,7 @@ from typing import Literal, NamedTuple
 
 from deploysim._errors import InfrastructureError
 from deploysim.sandbox._docker import client
+from deploysim.sandbox._lifecycle import owner_labels
 from deploysim.sandbox._paths import cache_dir
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "base_recipe",
     "base_tag",
     "ensure_base_image",
+    "ensure_workspace_base",
     "image_exists",
 ]
 
@@ -293,6 +295,47 @@ def ensure_base_image() -> BaseImage:
         raise ImageBuildError(f"build of {tag} finished but the image is missing; see {log}")
     client().images.get(tag).tag(BASE_REPOSITORY, "latest")
     return BaseImage(tag, True, log)
+
+
+WORKSPACE_BASE_REPOSITORY = "deploysim/ws-base"
+# The workspace is the agent's machine: nothing in it may name deploysim (a stage light). The
+# base carries the sidecar's libraries in /opt/deploysim and the services user's home; the
+# workspace needs neither, and its users get plain descriptions.
+_WORKSPACE_SCRUB = (
+    "rm -rf /opt/deploysim /var/lib/deploysim && sed -i"
+    " -e 's#:deploysim agent:#:Agent:#'"
+    " -e 's#:deploysim services:/var/lib/deploysim:#:Services:/nonexistent:#' /etc/passwd"
+    " && ! grep -q deploysim /etc/passwd /etc/group"
+)
+
+
+def ensure_workspace_base(base: str) -> str:
+    """The workspace's base: ``base`` without deploysim's folders and names; built once.
+
+    Raises:
+        ImageBuildError: the scrub failed (the message holds its output).
+    """
+    digest = hashlib.sha256(f"{base}\0{_WORKSPACE_SCRUB}".encode()).hexdigest()[:16]
+    tag = f"{WORKSPACE_BASE_REPOSITORY}:{digest}"
+    if image_exists(tag):
+        return tag
+    c = client().containers.create(
+        base,
+        command=["/bin/sh", "-c", _WORKSPACE_SCRUB],
+        user="root",
+        network_mode="none",
+        labels={"deploysim.role": "build", **owner_labels()},
+    )
+    try:
+        c.start()
+        status = c.wait(timeout=120).get("StatusCode")
+        if status != 0:
+            out = c.logs().decode("utf-8", errors="replace")
+            raise ImageBuildError(f"scrubbing {base} for the workspace failed ({status}): {out}")
+        c.commit(repository=WORKSPACE_BASE_REPOSITORY, tag=digest, changes=['CMD ["/bin/bash"]'])
+    finally:
+        c.remove(force=True)
+    return tag
 
 
 def tar_bytes(members: dict[str, tuple[bytes, int, int]]) -> bytes:

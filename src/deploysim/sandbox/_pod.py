@@ -16,22 +16,41 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import posixpath
 import secrets
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deploysim._errors import InfrastructureError
+from deploysim._errors import InfrastructureError, SnapshotError
+from deploysim.sandbox._containers import make_scratch, services_spec, workspace_spec
+from deploysim.sandbox._disk import (
+    parse_size,
+    quota_supported,
+    tmpfs_mounts,
+    writable_layer_bytes,
+)
 from deploysim.sandbox._docker import client
-from deploysim.sandbox._images import ensure_base_image
-from deploysim.sandbox._lifecycle import install_handlers, labels_for, register, unregister
+from deploysim.sandbox._images import ensure_base_image, ensure_workspace_base
+from deploysim.sandbox._lifecycle import (
+    install_handlers,
+    labels_for,
+    reap_once,
+    register,
+    unregister,
+)
 from deploysim.sandbox._manifest import CaptureLimits, Manifest, NotRegularFileError
-from deploysim.sandbox._paths import cache_dir
-from deploysim.sandbox._seed import SERVICES_SNAPSHOT_DIR, ensure_snapshot_images, hostnames
+from deploysim.sandbox._seed import (
+    SERVICES_SNAPSHOT_DIR,
+    ensure_snapshot_images,
+    hostnames,
+    seeded_paths,
+)
 from deploysim.sandbox._state import (
     PodState,
     baseline_manifest,
@@ -40,7 +59,7 @@ from deploysim.sandbox._state import (
     watch_roots,
 )
 from deploysim.sandbox._transport import ExecServerError, SocketTransport
-from deploysim.snapshots import Snapshot, SnapshotDir
+from deploysim.snapshots import SNAPSHOT_FILE, Snapshot, SnapshotDir
 
 __all__ = [
     "ContainerDiedError",
@@ -51,7 +70,6 @@ __all__ = [
     "ServicesUnavailableError",
 ]
 
-EXEC_SERVER = Path(__file__).with_name("execserver.py")
 _READY_TIMEOUT = 30.0
 _READ_LIMIT = 100 * 1024 * 1024
 _READ_CHUNK = 4 * 1024 * 1024
@@ -120,6 +138,14 @@ class PodLimits(BaseModel):
     memory: str = Field(default="1g", description="Memory limit, docker syntax ('512m', '2g').")
     cpus: float = Field(default=1.0, description="CPU share (1.0 = one core).")
     output_limit: int = Field(default=10 * 1024 * 1024, description="Bytes kept per stream.")
+    disk: str = Field(
+        default="2g",
+        description=(
+            "Quota on the writable layer when the engine supports one; always the largest "
+            "file a command may write (RLIMIT_FSIZE)."
+        ),
+    )
+    tmp: str = Field(default="256m", description="Size of the tmpfs on /tmp, /var/tmp, /dev/shm.")
 
 
 class ExecResult(NamedTuple):
@@ -176,8 +202,11 @@ class Pod:
         self.snapshot = snapshot
         self.limits = limits
         self.admin_token = admin_token
-        self.transport = SocketTransport(scratch / "exec" / "exec.sock")
+        self.transport = SocketTransport(scratch / "run" / "sock")
         self.baseline: Manifest | None = None
+        self.disk_quota = False
+        """Whether the engine enforces ``limits.disk`` on the writable layer."""
+        self._lease: socket.socket | None = None
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -197,7 +226,13 @@ class Pod:
         With ``keep`` the pod outlives this process (``deploysim sandbox up``): it is not torn
         down at exit, and ``sandbox gc`` leaves it alone unless asked for everything.
 
+        Without ``keep`` the pod holds a lease on its exec server: if this process dies, even by
+        SIGKILL, the pod stops itself, and the next start (of any process on this host)
+        removes it. The first start of a process also removes what dead runs left behind.
+
         Raises:
+            SnapshotError: the snapshot is unsafe to build (a system path, setuid bits, a path
+                below its own symlink) or its agent user is root or unknown in the image.
             InfrastructureError: the engine, an image build or a container failed.
         """
         if not keep:
@@ -221,84 +256,55 @@ class Pod:
         sample_id: str | None,
         keep: bool = False,
     ) -> Pod:
+        reap_once()  # what killed runs on this host left behind
         base = ensure_base_image().tag
         snap = sd.snapshot if sd else Snapshot.model_validate({"name": "empty"})
         images = ensure_snapshot_images(sd, base) if sd else None
         pod_id = secrets.token_hex(6)
-        scratch = cache_dir("pods", pod_id)
-        for sub in ("exec", "admin", "bin"):
-            (scratch / sub).mkdir(exist_ok=True)
-        shutil.copy(EXEC_SERVER, scratch / "bin" / "execserver.py")
+        sc = make_scratch(pod_id)
         labels = labels_for(pod_id, run_id, sample_id)
         if keep:
             labels["deploysim.keep"] = "1"
         token = secrets.token_urlsafe(24)
         c = client()
+        image = images.workspace if images else ensure_workspace_base(base)
+        quota = quota_supported(base)
         ws = c.containers.create(
-            images.workspace if images else base,
-            command=["python3", "/opt/deploysim/bin/execserver.py", "/run/deploysim/exec.sock"],
-            user="root",
-            init=True,
-            network_mode="none",
-            extra_hosts={h: "127.0.0.1" for h in hostnames(sd)} if sd else None,
-            cap_drop=["ALL"],
-            cap_add=["SETUID", "SETGID", "DAC_READ_SEARCH", "KILL"],
-            security_opt=["no-new-privileges"],
-            pids_limit=limits.pids,
-            mem_limit=limits.memory,
-            nano_cpus=int(limits.cpus * 1e9),
-            sysctls={"net.ipv4.ip_unprivileged_port_start": "0"},
-            volumes={
-                str(scratch / "exec"): {"bind": "/run/deploysim", "mode": "rw"},
-                str(scratch / "bin"): {"bind": "/opt/deploysim/bin", "mode": "ro"},
-            },
-            environment={"DEPLOYSIM_AGENT_USER": snap.user, **snap.env},
-            working_dir=snap.workdir,
-            hostname="workstation",
-            labels={**labels, "deploysim.role": "workspace"},
-            detach=True,
+            **workspace_spec(
+                image,
+                sc,
+                user=snap.user,
+                workdir=snap.workdir,
+                hosts=hostnames(sd) if sd else [],
+                tmpfs=tmpfs_mounts(seeded_paths(sd) if sd else [], limits.tmp),
+                limits=limits,
+                storage_opt={"size": limits.disk} if quota else None,
+                labels={**labels, "deploysim.env": json.dumps(snap.env)} if snap.env else labels,
+            )
         )
-        pod = cls(pod_id, ws, None, scratch, sd, limits, token)
+        pod = cls(pod_id, ws, None, sc.root, sd, limits, token)
+        pod.disk_quota = quota
         if not keep:
             register(pod)
         try:
             ws.start()
+            pod._wait_ready(sc.run / "ready", ws, "workspace exec server")
+            if not keep:
+                pod._lease = _take_lease(sc.run / "sock")
             if images and images.services:
                 pod.services = c.containers.create(
-                    images.services,
-                    command=[
-                        "python3",
-                        "-m",
-                        "deploysim.services.sidecar",
-                        "--snapshot",
-                        SERVICES_SNAPSHOT_DIR,
-                        "--state",
-                        "/var/lib/deploysim/state",
-                        "--admin-socket",
-                        "/run/deploysim-admin/admin.sock",
-                    ],
-                    user="services",
-                    init=True,
-                    network_mode=f"container:{ws.id}",
-                    cap_drop=["ALL"],
-                    security_opt=["no-new-privileges"],
-                    pids_limit=256,
-                    mem_limit="512m",
-                    volumes={
-                        str(scratch / "admin"): {"bind": "/run/deploysim-admin", "mode": "rw"}
-                    },
-                    environment={
-                        "DEPLOYSIM_ADMIN_TOKEN": token,
-                        "PYTHONPATH": "/opt/deploysim/lib",
-                    },
-                    labels={**labels, "deploysim.role": "services"},
-                    detach=True,
+                    **services_spec(
+                        images.services,
+                        sc,
+                        ws.id,
+                        snapshot_dir=SERVICES_SNAPSHOT_DIR,
+                        token=token,
+                        labels=labels,
+                    )
                 )
-                (scratch / "admin").chmod(0o777)  # the sidecar's user creates its socket here
+                sc.admin.chmod(0o777)  # the sidecar's user creates its socket here
                 pod.services.start()
-            pod._wait_ready(scratch / "exec" / "ready", ws, "workspace exec server")
-            if pod.services is not None:
-                pod._wait_ready(scratch / "admin" / "ready", pod.services, "services sidecar")
+                pod._wait_ready(sc.admin / "ready", pod.services, "services sidecar")
         except BaseException:
             pod._close_sync()
             raise
@@ -322,6 +328,17 @@ class Pod:
                     )
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+        self._check_refusal(marker)
+
+    def _check_refusal(self, marker: Path) -> None:
+        """Raise SnapshotError when the exec server refused the snapshot's agent user."""
+        try:
+            status = json.loads(marker.read_text())
+        except ValueError:
+            return  # the sidecar writes its pid only
+        if isinstance(status, dict) and status.get("refused"):
+            where = self.snapshot.root / SNAPSHOT_FILE if self.snapshot else "(no snapshot)"
+            raise SnapshotError(where, str(status["refused"]), field="user")
 
     async def close(self) -> None:
         """Remove the pod's containers and scratch folder. Safe to call twice."""
@@ -343,8 +360,23 @@ class Pod:
             except docker.errors.APIError as e:
                 if "already in progress" not in str(e):
                     raise InfrastructureError(f"could not remove {container.name}: {e}") from e
+        if self._lease is not None:
+            self._lease.close()  # after the removal: the pod is gone either way
         unregister(self)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+    async def disk_usage(self) -> int | None:
+        """Bytes the agent's writes hold in the workspace's writable layer (None: not readable).
+
+        Read on the host from the engine's upper folder (a local engine, run as root). Without
+        an engine quota (``disk_quota`` False) this total is measured, not enforced.
+        """
+
+        def measure() -> int | None:
+            self.workspace.reload()
+            return writable_layer_bytes(self.workspace)
+
+        return await asyncio.to_thread(measure)
 
     def check_alive(self) -> None:
         """Raise ContainerDiedError when the workspace is not running (OOM-killed, died)."""
@@ -372,12 +404,17 @@ class Pod:
         user: str | None = None,
         timeout: float | None = None,
     ) -> ExecResult:
-        """Run a command; a timeout kills the command (and its process group), not the pod.
+        """Run a command; its processes end with it; a timeout kills them all, not the pod.
+
+        Everything the command started (background jobs, ``nohup`` and ``setsid`` daemons, a
+        fork bomb) is killed when the command exits or times out. Files past
+        ``limits.disk`` fail with EFBIG: the command's own failure, an ExecResult.
 
         Raises:
             TimeoutError: the command ran longer than ``timeout`` seconds.
             PermissionError: the command is not executable.
             ContainerDiedError: the pod died.
+            InfrastructureError: dropping to the user did not take (the command did not run).
         """
         data = input.encode() if isinstance(input, str) else input
         cwd = posixpath.join(self._workdir(), cwd) if cwd else self._workdir()
@@ -392,6 +429,7 @@ class Pod:
                 "timeout": timeout,
                 "limit": self.limits.output_limit,
                 "input": base64.b64encode(data).decode() if data else None,
+                "file_size_limit": parse_size(self.limits.disk),
                 "base_env": {
                     "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
                     "REQUESTS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt",
@@ -401,6 +439,9 @@ class Pod:
         )
         if resp.get("timed_out"):
             raise TimeoutError(f"command timed out after {timeout} s: {cmd[:3]}")
+        if resp.get("error") in ("PrivilegeError", "ShepherdError"):
+            # The drop to the user did not take: the harness's guarantee broke, not the agent.
+            raise InfrastructureError(f"pod {self.id}: {resp.get('message')}")
         if resp.get("error") == "PermissionError":
             raise PermissionError(resp.get("message") or f"permission denied: {cmd[0]}")
         if "returncode" not in resp:
@@ -537,6 +578,28 @@ class Pod:
                 f"services sidecar of pod {self.id} answered {method} {path} with "
                 f"{resp.status_code} and a body that does not decode as JSON: {type(e).__name__}"
             ) from e
+
+
+def _take_lease(path: Path) -> socket.socket:
+    """Open the lease the exec server holds the pod's life to: when it closes, the pod stops.
+
+    The kernel closes it when this process dies, however it dies (SIGKILL included).
+
+    Raises:
+        ContainerDiedError: the exec server did not grant it.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(10)
+        sock.connect(str(path))
+        sock.sendall(b'{"op": "lease", "role": "host"}\n')
+        if not sock.recv(64).startswith(b'{"ok"'):
+            raise OSError("no lease granted")
+        sock.settimeout(None)
+    except OSError as e:
+        sock.close()
+        raise ContainerDiedError(f"the exec server at {path} granted no lease: {e}") from e
+    return sock
 
 
 def _tail_logs(container: Any) -> str:

@@ -22,6 +22,10 @@ from deploysim.sandbox._paths import cache_dir
 __all__ = ["TlsMaterial", "tls_for"]
 
 
+CA_NAME = "Internal Root CA"
+TLS_RECIPE = 2  # bumped when the certificates change shape (2: neutral CA name)
+
+
 class TlsMaterial(NamedTuple):
     """PEM files of a snapshot's CA and server certificate."""
 
@@ -46,7 +50,9 @@ def _make(name: str, hostnames: list[str]) -> TlsMaterial:
     now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     later = now + dt.timedelta(days=3650)
     ca_key = _key()
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"deploysim {name} CA")])
+    # The issuer shows in `curl -v` and `openssl s_client`: a neutral name, not "deploysim"
+    # (a stage light) nor the snapshot's name.
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
     ca = (
         x509.CertificateBuilder()
         .subject_name(ca_name)
@@ -105,7 +111,7 @@ def _make(name: str, hostnames: list[str]) -> TlsMaterial:
 
 def tls_for(snapshot_hash: str, name: str, hostnames: list[str]) -> TlsMaterial:
     """The snapshot's TLS material, made once per snapshot hash and cached on the host."""
-    folder: Path = cache_dir("tls", snapshot_hash[:32])
+    folder: Path = cache_dir("tls", f"{snapshot_hash[:32]}-{TLS_RECIPE}")
     files = [folder / n for n in ("ca.pem", "server.pem", "server.key")]
     if all(f.exists() for f in files):
         return TlsMaterial(*(f.read_bytes() for f in files))

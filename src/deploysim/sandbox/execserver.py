@@ -1,13 +1,26 @@
 """The in-pod exec server: runs commands and file operations for the host, fast.
 
 Runs inside the workspace container as root holding only CAP_SETUID, CAP_SETGID, CAP_KILL and
-CAP_DAC_READ_SEARCH, listening on a unix socket in a root-only folder that the host
-bind-mounts; the agent can neither reach the socket nor signal the server. Each request
-forks a child that drops to the requested user (the agent by default) before doing anything,
-so the agent's processes hold no capabilities.
+CAP_DAC_READ_SEARCH, started as ``/usr/bin/python3 -I -S -B`` so that nothing a snapshot put
+into the image (``/usr/local/bin/python3``, a ``.pth`` or ``sitecustomize`` under
+``/usr/local/lib``, ``PYTHON*`` variables) runs with its privileges. It listens on a unix
+socket in a root-only folder that the host bind-mounts; the agent can neither reach the socket
+nor signal the server.
+
+Identities are read once, at start-up, from the image's own user database; a pod whose agent
+user is unknown there or resolves to uid/gid 0 refuses to start. Each command runs under a
+*shepherd*: a forked child (root, a child subreaper) that starts the command in a new session
+as the requested user, checks that the drop took (real, effective and saved uid and gid, the
+group list, no capabilities left), and when the command ends or times out kills every process
+the command left behind, even those that escaped with ``setsid``: orphans reparent to the
+shepherd, so its process tree is the command's. The agent's processes hold no capabilities.
 
 Protocol: one JSON line in, one JSON line out, per connection. Bytes travel base64-encoded.
-Stdlib only: this file is copied into the base image and run by its python3.
+The ``lease`` op is the exception: the host holds that connection open for the pod's life, and
+when it closes (the host process died, even by SIGKILL) the server kills every process in the
+container and exits, so the container stops.
+
+Stdlib only: this file is bind-mounted into the workspace and run by the image's python3.
 """
 
 # ruff: noqa: BLE001
@@ -15,22 +28,64 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import errno
 import grp
 import hashlib
 import json
 import os
 import pwd
+import queue
+import resource
 import select
 import signal
 import socketserver
 import stat
 import sys
+import threading
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_USER = os.environ.get("DEPLOYSIM_AGENT_USER", "agent")
 MANIFEST_TEXT_LIMIT = 256 * 1024
+ROOT_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+USER_PATH = "/usr/local/sbin:/usr/local/bin:" + ROOT_PATH
+_PR_SET_CHILD_SUBREAPER = 36
+_SHEPHERD_SIGNALS = {signal.SIGTERM, signal.SIGCHLD}
+KILL_TREE_SECONDS = 10.0
+FIRST_REGULAR_UID = 1000
+WORKERS = 32  # concurrent requests; two hold leases for the pod's life
+
+
+class Identity(NamedTuple):
+    """A user as the image's own user database defines it (read once at start-up)."""
+
+    name: str
+    uid: int
+    gid: int
+    groups: tuple[int, ...]
+    home: str
+
+
+def _load_identities() -> dict[str, Identity]:
+    members: dict[str, set[int]] = {}
+    for g in grp.getgrall():
+        for m in g.gr_mem:
+            members.setdefault(m, set()).add(g.gr_gid)
+    return {
+        e.pw_name: Identity(
+            e.pw_name,
+            e.pw_uid,
+            e.pw_gid,
+            tuple(sorted({e.pw_gid, *members.get(e.pw_name, ())})),
+            e.pw_dir,
+        )
+        for e in pwd.getpwall()
+    }
+
+
+# Pinned before any command runs: whatever the agent later does to /etc cannot change who is who.
+IDENTITIES: dict[str, Identity] = {}
 
 
 def _b64(data: bytes) -> str:
@@ -41,17 +96,77 @@ def _unb64(text: str | None) -> bytes:
     return base64.b64decode(text) if text else b""
 
 
-def _drop_to(user: str) -> None:
-    entry = pwd.getpwnam(user)
-    groups = [g.gr_gid for g in grp.getgrall() if user in g.gr_mem]
+class PrivilegeError(PermissionError):
+    """Dropping to a user did not leave exactly that user's identity: nothing runs."""
+
+
+def agent_refusal(user: str) -> str | None:
+    """Why the agent user cannot be used (unknown in the image, or root), or None."""
+    ident = IDENTITIES.get(user)
+    if ident is None:
+        return f"the agent user {user!r} is unknown in the image's user database"
+    if ident.uid == 0 or ident.gid == 0 or 0 in ident.groups:
+        return f"the agent user {user!r} resolves to uid {ident.uid}, gid {ident.gid} (root)"
+    if ident.uid < FIRST_REGULAR_UID:
+        # System accounts own parts of the pod (services, uid 999, is the sidecar's user).
+        return f"the agent user {user!r} is a system account (uid {ident.uid} < 1000)"
+    return None
+
+
+def _capabilities() -> dict[str, int]:
+    caps: dict[str, int] = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(("CapPrm:", "CapEff:", "CapAmb:")):
+                key, value = line.split(":", 1)
+                caps[key] = int(value, 16)
+    return caps
+
+
+def _verify(ident: Identity) -> None:
+    """Check the drop took: ids, groups and (for non-root) an empty capability set."""
+    uids, gids = os.getresuid(), os.getresgid()
+    groups = set(os.getgroups()) | {ident.gid}
+    if uids != (ident.uid,) * 3 or gids != (ident.gid,) * 3 or groups != set(ident.groups):
+        raise PrivilegeError(
+            f"dropping to {ident.name} left uids {uids}, gids {gids}, groups {sorted(groups)}"
+        )
+    if ident.uid != 0:
+        held = {k: v for k, v in _capabilities().items() if v}
+        if held:
+            raise PrivilegeError(f"dropping to {ident.name} left capabilities {held}")
+
+
+def _drop_to(user: str) -> Identity:
+    """Become ``user`` (as pinned at start-up) for good; return its identity.
+
+    Raises:
+        PrivilegeError: the user is unknown, the agent resolves to root, or the drop did not
+            take.
+    """
+    ident = IDENTITIES.get(user)
+    if ident is None:
+        raise PrivilegeError(f"unknown user: {user}")
+    if user == DEFAULT_USER and agent_refusal(user):
+        raise PrivilegeError(agent_refusal(user) or "")
     if os.getuid() == 0:
-        os.setgroups(sorted({entry.pw_gid, *groups}))
-        os.setgid(entry.pw_gid)
-        os.setuid(entry.pw_uid)
-    elif os.getuid() != entry.pw_uid:
-        raise PermissionError(f"cannot switch to user {user}")
-    os.environ["HOME"] = entry.pw_dir
+        os.setgroups(list(ident.groups))
+        os.setgid(ident.gid)
+        os.setuid(ident.uid)
+    elif os.getuid() != ident.uid:
+        raise PrivilegeError(f"cannot switch to user {user}")
+    _verify(ident)
+    os.environ["HOME"] = ident.home
     os.environ["USER"] = os.environ["LOGNAME"] = user
+    return ident
+
+
+def _exit_fd(pid: int) -> int | None:
+    """A pidfd that turns readable when ``pid`` exits (Linux 5.3+), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _pump(
@@ -62,10 +177,11 @@ def _pump(
     stdin_fd: int | None,
     stdin_data: bytes,
 ) -> tuple[bool, bool, int]:
-    """Pump pipes until the child exits; return (timed_out, truncated, wait status).
+    """Pump pipes until the shepherd exits; return (timed_out, truncated, wait status).
 
-    Stops when the command itself exits, even if a process it left in the background
-    still holds the pipes open (that process keeps running, as with ``docker exec``).
+    The shepherd exits only once the command and everything it started are gone, so the
+    pipes reach end-of-file with it. Its pidfd is selected too: between the command's exit
+    and the shepherd's there is nothing else to wait on, and polling would spin.
     """
     truncated = False
     pending = stdin_data
@@ -74,112 +190,299 @@ def _pump(
         os.close(stdin_fd)
         writers = []
     readers = list(bufs)
+    exit_fd = _exit_fd(pid)
     status: int | None = None
-    while True:
-        if status is None:
-            done, st = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = st
-        now = time.monotonic()
-        if status is None and deadline is not None and now >= deadline:
-            for fd in writers:
-                os.close(fd)
-            return True, truncated, 0
-        wait = 0.0 if status is not None else 0.05
-        if deadline is not None:
-            wait = min(wait, max(0.0, deadline - now))
-        r, w, _ = select.select(readers, writers, [], wait) if readers or writers else ([], [], [])
-        for fd in w:
-            try:
-                n = os.write(fd, pending[:65536])
-                pending = pending[n:]
-            except BrokenPipeError:
-                pending = b""
-            if not pending:
-                os.close(fd)
-                writers = []
-        for fd in r:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                readers.remove(fd)
-                os.close(fd)
-                continue
-            room = limit - len(bufs[fd])
-            if room > 0:
-                bufs[fd].extend(chunk[:room])
-            if len(chunk) > room:
-                truncated = True
-        if status is not None and not r:
-            for fd in readers:
-                os.close(fd)
-            for fd in writers:
-                os.close(fd)
-            return False, truncated, status
+    try:
+        while True:
+            if status is None:
+                done, st = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    status = st
+            now = time.monotonic()
+            if status is None and deadline is not None and now >= deadline:
+                for fd in writers:
+                    os.close(fd)
+                return True, truncated, 0
+            wait = 0.0 if status is not None else 0.05
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - now))
+            watched = readers + ([exit_fd] if exit_fd is not None and status is None else [])
+            if watched or writers:
+                r, w, _ = select.select(watched, writers, [], wait)
+            else:
+                time.sleep(min(wait, 0.002))
+                r, w = [], []
+            for fd in w:
+                try:
+                    n = os.write(fd, pending[:65536])
+                    pending = pending[n:]
+                except BrokenPipeError:
+                    pending = b""
+                if not pending:
+                    os.close(fd)
+                    writers = []
+            for fd in r:
+                if fd == exit_fd:
+                    continue  # the waitpid above collects it
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    readers.remove(fd)
+                    os.close(fd)
+                    continue
+                room = limit - len(bufs[fd])
+                if room > 0:
+                    bufs[fd].extend(chunk[:room])
+                if len(chunk) > room:
+                    truncated = True
+            if status is not None and not [fd for fd in r if fd != exit_fd]:
+                for fd in readers:
+                    os.close(fd)
+                for fd in writers:
+                    os.close(fd)
+                return False, truncated, status
+    finally:
+        if exit_fd is not None:
+            os.close(exit_fd)
 
 
-def _kill_group(pgid: int) -> None:
-    """Kill a process group until it is empty: a fork bomb keeps adding members."""
-    for _ in range(200):
+def _children_by_parent() -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
         try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            return
-        time.sleep(0.005)
+            with open(f"/proc/{name}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue  # exited while we looked
+        ppid = int(data[data.rindex(b")") + 2 :].split()[1])  # comm may hold spaces and ')'
+        out.setdefault(ppid, []).append(int(name))
+    return out
+
+
+def _descendants(root: int) -> list[int]:
+    tree = _children_by_parent()
+    found: list[int] = []
+    stack = [root]
+    while stack:
+        for child in tree.get(stack.pop(), ()):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _has_children(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return bool(f.read().strip())
+    except OSError:
+        return True  # cannot tell cheaply: scan
+
+
+def _reap_all() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def kill_tree() -> int:
+    """Kill every descendant of this process until none is left; return how many were killed.
+
+    Run by the shepherd, a child subreaper: whatever the command started and left behind
+    (background jobs, ``setsid`` daemons, a fork bomb) is in its tree. A fork bomb keeps
+    adding processes, so this repeats until a scan finds nothing, or gives up after
+    ``KILL_TREE_SECONDS`` (a process stuck in the kernel cannot die; the server must not hang).
+    """
+    me, killed = os.getpid(), 0
+    deadline = time.monotonic() + KILL_TREE_SECONDS
+    while time.monotonic() < deadline:
+        _reap_all()
+        if not _has_children(me):
+            return killed
+        pids = _descendants(me)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        killed += len(pids)
+        time.sleep(0.001)  # let the kills land before the next scan
+    return killed
+
+
+def _set_subreaper() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _command_env(req: dict[str, Any], ident: Identity) -> dict[str, str]:
+    # Root (asked for by the harness, never the agent's default) gets no snapshot variables
+    # (LD_PRELOAD ...) and no /usr/local on its PATH: those are the snapshot's to fill.
+    if ident.uid == 0:
+        env = {"PATH": ROOT_PATH, **(req.get("env") or {})}
+    else:
+        env = {"PATH": USER_PATH, **req.get("base_env", {}), **(req.get("env") or {})}
+    env["HOME"] = ident.home
+    env["USER"] = env["LOGNAME"] = ident.name
+    return env
+
+
+# Every command is made the OOM killer's first choice before it drops privileges (the exec
+# server keeps the container's 0). So an agent that exhausts the pod's memory, even with many
+# small processes each smaller than the exec server, loses its own processes: the exec server
+# (whose death would read as the pod dying, an infrastructure failure) is not the one picked.
+# An agent may lower its own score back to 0 (the kernel lets anyone go down to the floor a
+# privileged writer set, here the container's 0); then size decides, as without this.
+COMMAND_OOM_SCORE_ADJ = 1000
+
+
+def _mark_oom_victim() -> None:
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write(str(COMMAND_OOM_SCORE_ADJ))
+
+
+def _run_command(req: dict[str, Any], fds: dict[str, int]) -> None:
+    """In the command's own process: new session, drop, limits, then exec. Never returns."""
+    try:
+        os.setsid()
+        _mark_oom_victim()
+        ident = _drop_to(req.get("user") or DEFAULT_USER)
+        fsize = req.get("file_size_limit")
+        if fsize:
+            # A file past the limit fails the write with EFBIG (SIGXFSZ ignored), which the
+            # agent sees as its own command failing.
+            resource.setrlimit(resource.RLIMIT_FSIZE, (int(fsize), int(fsize)))
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        os.dup2(fds["in_r"], 0)
+        os.dup2(fds["out_w"], 1)
+        os.dup2(fds["err_w"], 2)
+        for fd in (fds["in_r"], fds["out_w"], fds["err_w"]):
+            os.close(fd)
+        os.set_inheritable(fds["exec_err_w"], False)
+        env = _command_env(req, ident)
+        os.chdir(req.get("cwd") or ident.home)
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        cmd = req["cmd"]
+        os.execvpe(cmd[0], cmd, env)
+    except BaseException as e:
+        kind = type(e).__name__
+        os.write(fds["exec_err_w"], json.dumps({"kind": kind, "msg": str(e)}).encode())
+    finally:
+        os._exit(127)
+
+
+def _report(fds: dict[str, int], kind: str, message: str) -> None:
+    with contextlib.suppress(OSError):
+        os.write(fds["exec_err_w"], json.dumps({"kind": kind, "msg": message}).encode())
+
+
+def _close_other_fds(keep: set[int]) -> None:
+    # The server is threaded: without this the shepherd would hold other requests' pipes open
+    # for as long as its command runs.
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _shepherd(req: dict[str, Any], fds: dict[str, int]) -> None:
+    """Start the command, wait for it (or SIGTERM: timeout), kill its tree, exit. Never returns.
+
+    Exits with the command's exit code (128 + signal when a signal ended it).
+    """
+    code = 125
+    try:
+        try:
+            _close_other_fds(set(fds.values()))
+            _set_subreaper()
+            child = os.fork()
+        except BlockingIOError as e:  # the pod's process limit: the agent's own processes
+            _report(fds, "BlockingIOError", f"cannot fork: {e}")
+            raise
+        except BaseException as e:
+            _report(fds, "ShepherdError", f"{type(e).__name__}: {e}")
+            raise
+        if child == 0:
+            _run_command(req, fds)
+        for fd in fds.values():
+            os.close(fd)
+        status: int | None = None
+        while status is None:
+            with contextlib.suppress(ChildProcessError):
+                while True:
+                    pid, st = os.waitpid(-1, os.WNOHANG)
+                    if pid == 0:
+                        break
+                    if pid == child:
+                        status = st
+            if status is None and signal.sigwait(_SHEPHERD_SIGNALS) == signal.SIGTERM:
+                break
+        kill_tree()
+        if status is not None:
+            code = os.waitstatus_to_exitcode(status)
+            code = 128 - code if code < 0 else code
+        else:
+            code = 128 + signal.SIGKILL
+    finally:
+        os._exit(code)
+
+
+def _spawn_shepherd(req: dict[str, Any], fds: dict[str, int]) -> int:
+    # SIGTERM (the timeout) and SIGCHLD wait in the shepherd's mask for sigwait; blocked here
+    # around the fork so that a timeout cannot hit the shepherd before it is ready.
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SHEPHERD_SIGNALS)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            _shepherd(req, fds)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    return pid
+
+
+def _unknown_user(user: str) -> dict[str, Any]:
+    return {
+        "returncode": 1,
+        "stdout": "",
+        "stderr": _b64(f"unknown user: {user}\n".encode()),
+        "truncated": False,
+        "timed_out": False,
+        "error": "unknown_user",
+    }
 
 
 def _op_exec(req: dict[str, Any]) -> dict[str, Any]:
-    cmd = req["cmd"]
     user = req.get("user") or DEFAULT_USER
-    try:
-        pwd.getpwnam(user)
-    except KeyError:
-        return {
-            "returncode": 1,
-            "stdout": "",
-            "stderr": _b64(f"unknown user: {user}\n".encode()),
-            "truncated": False,
-            "timed_out": False,
-            "error": "unknown_user",
-        }
+    if user not in IDENTITIES:
+        return _unknown_user(user)
     limit = int(req.get("limit", 10 * 1024 * 1024))
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     in_r, in_w = os.pipe()
     exec_err_r, exec_err_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        try:
-            os.setsid()
-            _drop_to(user)
-            os.dup2(in_r, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            for fd in (in_r, in_w, out_r, out_w, err_r, err_w, exec_err_r):
-                os.close(fd)
-            os.set_inheritable(exec_err_w, False)
-            env = {
-                "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                **req.get("base_env", {}),
-                **(req.get("env") or {}),
-            }
-            env["HOME"] = os.environ["HOME"]
-            env["USER"] = env["LOGNAME"] = os.environ["USER"]
-            cwd = req.get("cwd") or os.environ["HOME"]
-            os.chdir(cwd)
-            os.execvpe(cmd[0], cmd, env)
-        except BaseException as e:
-            kind = type(e).__name__
-            os.write(exec_err_w, json.dumps({"kind": kind, "msg": str(e)}).encode())
-        finally:
-            os._exit(127)
-    for fd in (in_r, out_w, err_w, exec_err_w):
+    fds = {"in_r": in_r, "out_w": out_w, "err_w": err_w, "exec_err_w": exec_err_w}
+    try:
+        pid = _spawn_shepherd(req, fds)
+    except BlockingIOError as e:
+        # The pids limit is full of the agent's processes (another command's fork bomb): the
+        # agent's command fails, as a fork in its own shell would.
+        for fd in (*fds.values(), out_r, err_r, in_w, exec_err_r):
+            os.close(fd)
+        return {
+            "returncode": 126,
+            "stdout": "",
+            "stderr": _b64(f"cannot fork: {e.strerror} (the pod's process limit)\n".encode()),
+            "truncated": False,
+            "timed_out": False,
+        }
+    for fd in fds.values():
         os.close(fd)
     bufs = {out_r: bytearray(), err_r: bytearray()}
     timeout = req.get("timeout")
     deadline = time.monotonic() + float(timeout) if timeout else None
     timed_out, truncated, status = _pump(bufs, pid, deadline, limit, in_w, _unb64(req.get("input")))
     if timed_out:
-        _kill_group(pid)
+        os.kill(pid, signal.SIGTERM)  # the shepherd kills the command's whole tree
         os.waitpid(pid, 0)
         for fd in list(bufs):
             with contextlib.suppress(OSError):
@@ -638,11 +941,47 @@ OPS = {
 }
 
 
+_lease_lock = threading.Lock()
+_host_leases = 0
+
+
+def _shutdown_pod() -> None:
+    """Kill every process of the container (CAP_KILL) and exit: the container stops."""
+    with contextlib.suppress(OSError):
+        os.kill(-1, signal.SIGKILL)  # every process but init and this one
+    os._exit(0)
+
+
+def _hold_lease(rfile: Any, role: str) -> None:
+    """Block until the holder closes the connection; a host lease's end stops the pod.
+
+    Followers (the services sidecar) hold a lease the other way round: they see end-of-file
+    when this server exits, and exit too.
+    """
+    global _host_leases
+    if role == "host":
+        with _lease_lock:
+            _host_leases += 1
+    with contextlib.suppress(OSError):
+        while rfile.read(4096):
+            pass
+    if role == "host":
+        with _lease_lock:
+            _host_leases -= 1
+            if _host_leases == 0:
+                _shutdown_pod()
+
+
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         line = self.rfile.readline()
         try:
             req = json.loads(line)
+            if req.get("op") == "lease":
+                self.wfile.write(b'{"ok": true}\n')
+                self.wfile.flush()
+                _hold_lease(self.rfile, str(req.get("role", "host")))
+                return
             op: Any = OPS[req["op"]]
             resp = op(req)
         except BaseException as e:
@@ -650,8 +989,33 @@ class _Handler(socketserver.StreamRequestHandler):
         self.wfile.write(json.dumps(resp).encode() + b"\n")
 
 
-class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+class _Server(socketserver.UnixStreamServer):
+    """Requests are served by threads started at start-up, not one new thread per request.
+
+    The pids limit counts threads: with the process table full of the agent's processes (a
+    fork bomb in another command) a new thread cannot start, and the host would see the
+    server hang up, an "infrastructure" failure the agent caused. Pre-started workers still
+    answer (the command's own fork then fails, which is the agent's failure).
+    """
+
+    def __init__(self, path: str, workers: int = WORKERS) -> None:
+        super().__init__(path, _Handler)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for n in range(workers):
+            threading.Thread(target=self._work, name=f"worker-{n}", daemon=True).start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._queue.put((request, client_address))
+
+    def _work(self) -> None:
+        while True:
+            request, client_address = self._queue.get()
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
 
 
 def _add_hosts() -> None:
@@ -670,21 +1034,36 @@ def _add_hosts() -> None:
         sys.stderr.write(f"execserver: cannot update /etc/hosts: {e}\n")
 
 
+def _write_ready(folder: str, status: dict[str, Any]) -> None:
+    tmp = os.path.join(folder, ".ready")
+    with open(tmp, "w") as f:
+        json.dump(status, f)
+    os.replace(tmp, os.path.join(folder, "ready"))
+
+
 def main() -> None:
-    """Serve on the socket path given as the only argument."""
+    """Serve on the socket path given as the only argument.
+
+    Writes ``ready`` beside the socket: ``{"pid": ...}`` once serving, or ``{"refused": why}``
+    (and exits) when the agent user cannot be used.
+    """
     path = sys.argv[1]
-    _add_hosts()
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     os.chmod(folder, 0o700)
+    IDENTITIES.update(_load_identities())
+    refusal = agent_refusal(DEFAULT_USER)
+    if refusal:
+        _write_ready(folder, {"refused": refusal})
+        sys.exit(3)
+    _add_hosts()
     if os.path.exists(path):
         os.unlink(path)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    server = _Server(path, _Handler)
+    server = _Server(path)
     os.chmod(path, 0o600)
-    with open(os.path.join(folder, "ready"), "w") as f:
-        f.write(str(os.getpid()))
+    _write_ready(folder, {"pid": os.getpid()})
     server.serve_forever()
 
 
