@@ -161,6 +161,25 @@ def test_seed_refuses_system_database_paths(tmp_path: Path) -> None:
     assert info.value.field == "databases[0].path"
 
 
+@pytest.mark.parametrize("how", ["dotdot", "absolute", "symlink"])
+def test_seed_never_copies_a_host_file(tmp_path: Path, how: str) -> None:
+    """A file's ``source`` that leads out of the snapshot folder (``..``, an absolute path, a
+    symlink inside files/ pointing out) is refused at build, even for a snapshot that skipped
+    load's checks: the host file is never read into the image."""
+    secret = tmp_path / "host-secret"
+    secret.write_text("root-only host data\n")
+    root = tmp_path / "snap"
+    (root / "files").mkdir(parents=True)
+    source = {"dotdot": "../host-secret", "absolute": str(secret), "symlink": "link"}[how]
+    if how == "symlink":
+        (root / "files" / "link").symlink_to(secret)
+    sd = _dir(root, {"files": [{"path": "/home/agent/notes.txt", "source": source}]})
+    with pytest.raises(SnapshotError) as info:
+        ensure_snapshot_images(sd, "unused-base")
+    assert info.value.field == "files[/home/agent/notes.txt].source"
+    assert "root-only host data" not in str(info.value)
+
+
 # --------------------------------------------------------------------- privilege, on a real engine
 
 
