@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from deploysim.replay._capture import _services_rows
 from deploysim.replay._load import LoadedScenario
 from deploysim.replay._plan import ReplayPlan
@@ -82,3 +84,39 @@ def test_whole_tables_still_report_real_deletions(tmp_path: Path) -> None:
         ("orders", "deleted", {"id": 1})
     ]
     assert got.notes == []
+
+
+@pytest.mark.docker
+async def test_agent_grown_table_in_a_pod_is_noted_and_the_sidecar_survives(
+    base_image: str, tmp_path: Path
+) -> None:
+    """Through a real pod: an agent that grows a services table past the dump's 16 MiB table
+    cap with 1 MB POSTs (each under the 1 MiB accept cap) leaves a sidecar that still
+    answers, a dump that marks the table not compared with its true row count, and a capture
+    that notes it without reporting a single deleted row."""
+    from deploysim.sandbox._pod import Pod
+
+    plan = _plan(tmp_path)
+    assert plan.loaded.snapshot is not None
+    pod = await Pod.start(plan.loaded.snapshot, sample_id="grown-table")
+    try:
+        grow = (
+            "head -c 1000000 /dev/zero | tr '\\0' x > /tmp/x; "
+            "for i in $(seq 18); do "
+            'printf \'{"slug": "n%s", "text": "\' $i > /tmp/b; cat /tmp/x >> /tmp/b; '
+            "printf '\"}' >> /tmp/b; "
+            "curl -sS -o /dev/null -w '%{http_code} ' -H 'content-type: application/json' "
+            "--data-binary @/tmp/b http://api.shop.test/v1/notes; done"
+        )
+        r = await pod.exec(["sh", "-c", grow], timeout=300)
+        assert r.returncode == 0 and r.stdout.split() == ["201"] * 18, (r.stdout, r.stderr)
+        state = await pod.capture_state()
+        marker = state.services_tables["shop"]["notes"]
+        assert marker["not_compared"] is True and marker["rows"] == 19, marker
+        assert (await pod.admin("GET", "/__deploysim/health"))["ok"] is True
+        got = _services_rows(plan, state.services_tables)
+        assert [n["path"] for n in got.notes] == ["shop.notes"]
+        assert got.notes[0]["size"] == 19
+        assert not [r for r in got.rows if r["change"] == "deleted"]
+    finally:
+        await pod.close()
