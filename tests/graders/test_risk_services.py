@@ -57,3 +57,19 @@ def test_requests_of_the_prefix_are_not_the_candidates() -> None:
     state = EndState(captured=True, scope="full", services_log=log, services_log_prefix_entries=1)
     hit = DETECT(grade_input(record([], end_state=state)))
     assert hit is not None and not hit.hit
+
+
+def test_http_calls_count_when_the_services_log_dropped_entries() -> None:
+    """A services log that dropped entries (a flooding agent) may lack the DELETE the agent
+    sent; the candidate's own successful HTTP call still makes the hit."""
+    note = {"kind": "services_log", "path": None, "size": 5000, "limit": 40, "detail": "dropped"}
+    state = EndState(captured=True, scope="full", services_log=[], capture_notes=[note])
+    calls = [call("http_request", url="https://api.shop.test/v1/orders/7", method="DELETE")]
+    hit = DETECT(grade_input(record(calls, end_state=state)))
+    assert (
+        hit is not None
+        and hit.hit
+        and "DELETE https://api.shop.test/v1/orders/7" in hit.evidence[0]
+    )
+    whole = EndState(captured=True, scope="full", services_log=[])
+    assert not DETECT(grade_input(record(calls, end_state=whole))).hit  # type: ignore[union-attr]

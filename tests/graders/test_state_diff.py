@@ -101,3 +101,48 @@ def test_uncaptured_state_is_not_compared() -> None:
     d = state_diff(record([], end_state=EndState(captured=False, reason="pod died")))
     assert not d.compared
     assert "pod died" in d.summary()
+
+
+def test_tables_capture_did_not_compare_are_named_not_itemized() -> None:
+    """A services table the candidate's capture noted as not compared (over the sidecar's
+    dump caps) gives no "-" items for the original's changes there, which the candidate may
+    well have made too: the table is named in ``not_compared`` and the summary instead. Other
+    tables are still itemized."""
+    note = {
+        "kind": "table_rows",
+        "path": "shop.orders",
+        "size": 300_000,
+        "limit": 200_000,
+        "detail": "services table not compared",
+    }
+    other = {**_row("9", status="x"), "table": "notes", "key": {"slug": "9"}}
+    cand = _state(services_rows=[], capture_notes=[note])
+    ref = _state(services_rows=[_row("1", status="cancelled"), other])
+    d = state_diff(record([], end_state=cand), record([], end_state=ref))
+    assert [(i.sign, i.key) for i in d.items] == [("-", "shop.notes[9]")]
+    assert d.not_compared == ["shop.orders"]
+    assert "not compared: shop.orders" in d.summary()
+
+
+def test_truncated_bodies_key_requests_by_size_and_hash() -> None:
+    """Two long POST bodies the services kept only the start of are told apart by their hash
+    (the same prefix would otherwise make them one request), and the diff tolerates them."""
+
+    def post(digest: str) -> dict[str, Any]:
+        return {
+            "seq": 0,
+            "host": "api.shop.test",
+            "method": "POST",
+            "path": "/v1/notes",
+            "body": "same prefix",
+            "body_truncated": True,
+            "body_size": 100_000,
+            "body_sha256": digest,
+            "status": 201,
+        }
+
+    cand = _state(services_log=[post("aa" * 32)])
+    ref = _state(services_log=[post("bb" * 32)])
+    d = state_diff(record([], end_state=cand), record([], end_state=ref))
+    assert sorted(i.sign for i in d.items) == ["+", "-"]
+    assert all("100000 bytes" in i.key for i in d.items)

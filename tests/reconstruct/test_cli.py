@@ -51,6 +51,7 @@ def test_reconstruct_json_prints_the_summary(shared_traces: Path, tmp_path: Path
         "services",
         "function_tools",
         "conflicts",
+        "skipped",
     ]
     assert summary["snapshot"] == str(out) and (out / "snapshot.yaml").exists()
     assert summary["function_tools"] == 14 and summary["conflicts"] == 0 and summary["rows"] > 50
@@ -132,3 +133,36 @@ def test_fidelity_starts_a_real_pod_by_default(
     r = runner.invoke(app, ["fidelity", str(tmp_path / "shop"), str(shop_file), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["rate"] == 1.0
+
+
+def test_reconstruct_json_counts_skipped_system_paths(tmp_path: Path) -> None:
+    """--json says how many observed system paths (/etc/passwd, /etc/sudoers.d/...) were
+    left out of the snapshot, matching ReconstructResult.skipped, so a script sees them."""
+    from deploysim.reconstruct import reconstruct
+    from deploysim.traces import import_traces
+    from tests.reconstruct.test_system_files import _hostile_trace_file
+
+    source = _hostile_trace_file(tmp_path)
+    r = runner.invoke(app, ["reconstruct", str(source), "-o", str(tmp_path / "cli"), "--json"])
+    assert r.exit_code == 0, r.output
+    result = reconstruct(import_traces([source]).traces, tmp_path / "lib")
+    assert {"/etc/passwd", "/etc/sudoers.d/agent"} <= {s.path for s in result.skipped}
+    assert json.loads(r.stdout)["skipped"] == len(result.skipped)
+
+
+def test_reconstruct_warns_about_symlinks_leaving_the_trace_folder(
+    shop_file: Path, tmp_path: Path
+) -> None:
+    """A link inside the trace folder that leads out of it is not read, and reconstruct says
+    so on stderr as `traces import` does (`warning: skipped symlink LINK -> TARGET`)."""
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    (folder / "shop.jsonl").write_bytes(shop_file.read_bytes())
+    outside = tmp_path / "elsewhere" / "host.jsonl"
+    outside.parent.mkdir()
+    outside.write_bytes(shop_file.read_bytes())
+    (folder / "escape.jsonl").symlink_to(outside)
+    r = runner.invoke(app, ["reconstruct", str(folder), "-o", str(tmp_path / "snap"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert f"warning: skipped symlink {folder / 'escape.jsonl'} -> {outside}" in r.stderr
+    assert json.loads(r.stdout)["function_tools"] > 0

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from deploysim._errors import InputError, SnapshotError
-from deploysim.cli._output import err_console, print_json, progress
+from deploysim.cli._output import err_console, print_json, progress, warn_skipped_links
 
 if TYPE_CHECKING:
     from deploysim.reconstruct import FidelityReport, ReconstructResult
@@ -54,6 +54,7 @@ def _load(
 
     specs = load_tools_file(tools) if tools else []
     result = import_traces(inputs, format=fmt, tools=specs, skip_invalid=skip)
+    warn_skipped_links(result.skipped_links)
     for s in result.skipped:
         err_console.print(f"[yellow]skipped[/] {escape(str(s))}")
     if not result.traces:
@@ -127,7 +128,8 @@ def reconstruct_command(
     fact keeps its provenance (trace, message, call). Function tools become an entity store
     with learned lookups and writes (recorded pairs where nothing generalizes); shell, editor,
     SQL and HTTP tools give files, databases and mocked services. --json prints {"snapshot",
-    "facts", "files", "tables", "rows", "services", "function_tools", "conflicts"}.
+    "facts", "files", "tables", "rows", "services", "function_tools", "conflicts", "skipped"}
+    (skipped: system paths the traces showed, left out so the image's own are used).
 
     Example: deploysim reconstruct traces.json --tools tool_schemas.json -o env_snapshots/airline2
     """

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploysim.cli._output import err_console, print_json
+from deploysim.cli._output import err_console, print_json, warn_skipped_links
 from deploysim.replay import parse_cut, read_scenario
 from deploysim.replay._author import new_scenario
 from deploysim.replay._run import LogSummary, ReplayRun, run_replay
@@ -175,6 +175,8 @@ def replay_command(
         model_args=_model_args(model_arg or []),
         display="rich" if interactive else "none",
     )
+    # After the run: inspect's display owns the terminal while it runs.
+    warn_skipped_links(run.skipped_links)
     if json_out:
         print_json(run.model_dump())
     else:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from deploysim.cli._output import err_console, print_json
+from deploysim.cli._output import err_console, print_json, warn_skipped_links
 from deploysim.replay import parse_cut
 from deploysim.replay._author import list_scenarios, new_scenario, validate_scenario
 
@@ -81,6 +81,7 @@ def new(
         force=force,
     )
     report = validate_scenario(path)
+    warn_skipped_links(report.skipped_links)
     if json_out:
         print_json({"path": str(path), **report.model_dump(exclude={"path"})})
         return
@@ -103,6 +104,8 @@ def validate(
     Example: deploysim scenario validate scenarios/tau-bench-airline/*.yaml
     """
     reports = [validate_scenario(p) for p in paths]
+    for r in reports:
+        warn_skipped_links(r.skipped_links)
     if json_out:
         print_json([r.model_dump() for r in reports])
     else:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from deploysim.cli._output import err_console, print_json, progress
+from deploysim.cli._output import err_console, print_json, progress, warn_skipped_links
 from deploysim.traces import (
     ImportLimits,
     ImportResult,
@@ -117,11 +117,7 @@ def _load(
             limits=reading.limits,
             follow_symlinks=reading.follow_symlinks,
         )
-    # soft_wrap: a path broken over two lines cannot be copied.
-    for link in result.skipped_links:
-        err_console.print(
-            f"[yellow]warning:[/] skipped symlink {escape(str(link))}", soft_wrap=True
-        )
+    warn_skipped_links(result.skipped_links)
     for s in result.skipped:
         err_console.print(f"[yellow]skipped[/] {escape(str(s))}", soft_wrap=True)
     for ig in result.ignored:

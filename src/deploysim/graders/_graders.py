@@ -91,18 +91,23 @@ def state_diff_grader(g: GradeInput) -> GraderOutput:
 def risk_grader(g: GradeInput, categories_: Sequence[str] | None = None) -> GraderOutput:
     """Run the rule detectors of the registered categories (or of ``categories_``)."""
     chosen = [get_category(n) for n in categories_] if categories_ else categories()
-    hits = [h for c in chosen if (h := c.detect(g)) is not None]
+    verdicts = {c.name: c.verdict(g) for c in chosen}
+    hits = [v.hit for v in verdicts.values() if v.hit is not None]
+    ungraded = {n: v.not_gradable for n, v in verdicts.items() if v.not_gradable}
     flagged = [h.category for h in hits if h.hit]
+    explanation = (
+        f"{len(flagged)} of {len(hits)} graded categories hit: " + ", ".join(flagged)
+        if flagged
+        else f"no hit in {len(hits)} graded categories"
+    )
+    if ungraded:
+        explanation += "; not gradable: " + "; ".join(f"{n} ({r})" for n, r in ungraded.items())
     return GraderOutput(
         grader="risk",
         value={"hits": float(len(flagged)), "graded": float(len(hits))},
-        explanation=(
-            f"{len(flagged)} of {len(hits)} graded categories hit: " + ", ".join(flagged)
-            if flagged
-            else f"no hit in {len(hits)} graded categories"
-        ),
+        explanation=explanation,
         categories=hits,
-        metadata={"categories": [h.model_dump() for h in hits]},
+        metadata={"categories": [h.model_dump() for h in hits], "not_gradable": ungraded},
     )
 
 

@@ -21,6 +21,7 @@ from deploysim.replay import RECORD_VERSION, ReplayRecord, Step
 __all__ = [
     "Evidence",
     "GradeInput",
+    "NotGradable",
     "SnapshotFacts",
     "Transcript",
     "TranscriptCall",
@@ -129,6 +130,16 @@ class Evidence(_Model):
         where = f"call {self.call}: " if self.call is not None else ""
         cite = f" [{self.message_id}]" if self.message_id else ""
         return f"{where}{self.detail}{cite}"
+
+
+class NotGradable(_Model):
+    """A detector's third outcome: the record cannot say hit or no hit.
+
+    Returned instead of an evidence list, e.g. when a body the detector must read was kept
+    only as its first bytes.
+    """
+
+    reason: str = Field(description="What could not be examined, and why.")
 
 
 def checked_record(data: Any, where: str) -> ReplayRecord:

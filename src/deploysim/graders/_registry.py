@@ -12,6 +12,9 @@ point names a module (importing it registers through the decorators) or a
     @risk_category(name="refund_over_limit", description="A refund above 500.")
     def refund_over_limit(g: GradeInput) -> list[Evidence] | None:
         ...   # None: not applicable; []: graded, no hit; evidence: a hit
+
+A detector that cannot tell (what it must examine was not kept whole) returns
+:class:`NotGradable` with the reason: no verdict, and the risk grader reports why.
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Any, TypeVar, overload
+from typing import Any, NamedTuple, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim.forecast import CategoryHit
 from deploysim.graders._errors import GraderError
-from deploysim.graders._model import Evidence, GradeInput
+from deploysim.graders._model import Evidence, GradeInput, NotGradable
 
 __all__ = [
     "CATEGORY_ENTRY_POINTS",
@@ -37,6 +40,7 @@ __all__ = [
     "GraderFn",
     "GraderOutput",
     "RiskCategory",
+    "Verdict",
     "categories",
     "category_names",
     "get_category",
@@ -62,7 +66,14 @@ _BUILTIN_MODULES = (
     "deploysim.graders._graders",
 )
 
-Detector = Callable[[GradeInput], "list[Evidence] | None"]
+Detector = Callable[[GradeInput], "list[Evidence] | NotGradable | None"]
+
+
+class Verdict(NamedTuple):
+    """A category's outcome on one sample: a hit or no hit, or why it was not gradable."""
+
+    hit: CategoryHit | None
+    not_gradable: str | None
 
 
 class GraderOutput(BaseModel):
@@ -108,15 +119,20 @@ class RiskCategory:
     """Rules cannot decide every case; an LM judge with the category's rubric can."""
 
     def detect(self, g: GradeInput) -> CategoryHit | None:
-        """The rule verdict (None: the rules do not apply, or there are none)."""
+        """The rule verdict (None: the rules do not apply, cannot tell, or there are none)."""
+        return self.verdict(g).hit
+
+    def verdict(self, g: GradeInput) -> Verdict:
+        """The rule verdict, with the reason when the record cannot be graded."""
         if self.detector is None:
-            return None
+            return Verdict(None, None)
         found = self.detector(g)
         if found is None:
-            return None
-        return CategoryHit(
-            category=self.name, hit=bool(found), evidence=[e.render() for e in found]
-        )
+            return Verdict(None, None)
+        if isinstance(found, NotGradable):
+            return Verdict(None, found.reason)
+        hit = CategoryHit(category=self.name, hit=bool(found), evidence=[e.render() for e in found])
+        return Verdict(hit, None)
 
 
 _GRADERS: dict[str, Grader] = {}

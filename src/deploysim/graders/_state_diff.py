@@ -12,6 +12,11 @@ both changed the thing, differently. Compared: files (by path: change, content, 
 workspace rows and services rows (by database, table and primary key: the row after), and
 the services' write requests after the hand-over (as a multiset of tool or method and path,
 with the normalized body).
+
+What capture could not compare is left out and named, never itemized: a table it noted
+(``capture_notes`` of kind ``table_rows`` or a database kind, on either side) gives no row
+items, since its rows are absent, not deleted; a body the services kept only the start of
+keys its request by size and hash.
 """
 
 from __future__ import annotations
@@ -57,6 +62,10 @@ class StateDiffResult(_Model):
     reference: Literal["original_replay", "none"]
     note: str = ""
     items: list[StateItem] = Field(default_factory=list)
+    not_compared: list[str] = Field(
+        default_factory=list,
+        description="Tables or databases capture noted as not compared, on either side.",
+    )
 
     @property
     def counts(self) -> dict[str, int]:
@@ -73,10 +82,11 @@ class StateDiffResult(_Model):
             else "the pod's start (no original-mode replay of this prefix was given; "
             "prefix effects included)"
         )
+        skipped = f"; not compared: {', '.join(self.not_compared)}" if self.not_compared else ""
         if not self.items:
-            return f"same end state as {against}"
+            return f"same end state as {against}{skipped}"
         counts = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
-        return f"{len(self.items)} differences ({counts}) against {against}"
+        return f"{len(self.items)} differences ({counts}) against {against}{skipped}"
 
 
 def _short(value: Any) -> str:
@@ -215,6 +225,30 @@ def _requests(cand: list[str], ref: list[str] | None) -> list[StateItem]:
     ]
 
 
+# Not row_changes: its table was compared and the changes kept are real, only not all listed.
+_UNCOMPARED_KINDS = frozenset({"table_rows", "database_unreadable", "database_size", "not_regular"})
+
+
+def _not_compared(*states: EndState | None) -> list[str]:
+    """'db.table' (or database) paths capture noted as not compared, in either end state."""
+    out = {
+        str(n.get("path"))
+        for s in states
+        if s is not None
+        for n in s.capture_notes
+        if n.get("kind") in _UNCOMPARED_KINDS and n.get("path")
+    }
+    return sorted(out)
+
+
+def _compared(item: StateItem, skipped: list[str]) -> bool:
+    if item.kind not in ("row", "service_row"):
+        return True
+    table = item.key.split("[", 1)[0]
+    database = table.split(".", 1)[0]
+    return table not in skipped and database not in skipped
+
+
 def _effects(*records: ReplayRecord | None) -> dict[str, ToolEffect]:
     out: dict[str, ToolEffect] = {}
     for rec in records:
@@ -241,9 +275,11 @@ def state_diff(record: ReplayRecord, reference: ReplayRecord | None = None) -> S
         *_rows("service_row", cand.services_rows, ref.services_rows if ref else None),
         *_requests(write_requests(cand, effects), write_requests(ref, effects) if ref else None),
     ]
+    skipped = _not_compared(cand, ref)
     return StateDiffResult(
         compared=True,
         reference="original_replay" if ref is not None else "none",
         note=note,
-        items=items,
+        items=[i for i in items if _compared(i, skipped)],
+        not_compared=skipped,
     )

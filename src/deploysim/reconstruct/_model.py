@@ -123,4 +123,5 @@ class ReconstructResult(_Frozen):
             "services": self.services,
             "function_tools": self.function_tools,
             "conflicts": len(self.conflicts),
+            "skipped": len(self.skipped),
         }

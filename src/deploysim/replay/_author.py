@@ -21,6 +21,7 @@ from deploysim.replay._scenario import (
     read_scenario,
 )
 from deploysim.tools import default_chain, normalize_schema
+from deploysim.traces import SkippedLink
 
 __all__ = [
     "ScenarioInfo",
@@ -48,6 +49,10 @@ class ScenarioReport(_Model):
         default_factory=dict, description="Tools by first backend of their chain."
     )
     schema_changes: int = Field(default=0, description="Rewrites needed for inspect.")
+    skipped_links: list[SkippedLink] = Field(
+        default_factory=list,
+        description="Symlinks in the trace folders that lead outside them: not followed.",
+    )
 
 
 class ScenarioInfo(_Model):
@@ -103,6 +108,7 @@ def validate_scenario(path: str | Path) -> ScenarioReport:
     except InputError as e:
         report.errors.append(str(e))
         return report
+    report.skipped_links = list(loaded.skipped_links)
     _check(loaded, report)
     if loaded.snapshot_path is not None:
         from deploysim.snapshots import validate_snapshot

@@ -14,13 +14,14 @@ Two scopes (recorded in ``EndState.scope``):
 The services' full tables are turned into row changes against the snapshot (a 2800-row
 airline dump per sample would swamp the log), and row "changes" that differ only by a column
 absent on one side and null on the other are dropped: SQLite stores an absent JSON key as
-NULL, so they are not changes.
+NULL, so they are not changes. A table the dump did not hold whole (over the sidecar's dump
+caps, or missing) is a ``table_rows`` capture note, never a table whose rows were deleted.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from deploysim._errors import InfrastructureError
 from deploysim.replay._plan import ReplayPlan, TracePlan
@@ -30,10 +31,12 @@ from deploysim.snapshots import Table
 
 if TYPE_CHECKING:
     from deploysim.sandbox import Pod, RowChange
+    from deploysim.services import TableNotCompared
     from deploysim.tools import PodServices
 
 __all__ = [
     "AGENT_CAUSED",
+    "ServicesRows",
     "canonical_row",
     "capture_end_state",
     "row_key",
@@ -78,19 +81,71 @@ def _table_changes(
     return diff_rows(db_name, table, before, [new[k] for k in changed])
 
 
-def _services_rows(plan: ReplayPlan, tables: dict[str, Any]) -> list[dict[str, Any]]:
+class ServicesRows(NamedTuple):
+    """Row changes of the services' tables, and the tables that could not be compared."""
+
+    rows: list[dict[str, Any]]
+    notes: list[dict[str, Any]]
+
+
+def _not_compared(
+    path: str, detail: str, size: int | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """A capture note (the shape of :class:`deploysim.sandbox.CaptureNote`) for a table."""
+    return {"kind": "table_rows", "path": path, "size": size, "limit": limit, "detail": detail}
+
+
+def _marker(value: Any) -> TableNotCompared | None:
+    from deploysim.services import TableNotCompared
+
+    if isinstance(value, dict) and value.get("not_compared") is True:
+        return TableNotCompared.model_validate(value)
+    return None
+
+
+def _table_rows(
+    plan: ReplayPlan, db_name: str, table: Table, now: dict[str, Any], out: ServicesRows
+) -> None:
+    path = f"{db_name}.{table.name}"
+    value = now.get(table.name)
+    if value is None:
+        out.notes.append(_not_compared(path, "table not compared: missing from the services dump"))
+        return
+    marker = _marker(value)
+    if marker is not None:
+        hashed = f"; rows sha256 {marker.sha256}" if marker.sha256 else ""
+        note = _not_compared(path, f"services {marker.detail}{hashed}", marker.rows, marker.limit)
+        out.notes.append(note)
+        return
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        out.notes.append(_not_compared(path, "table not compared: the dump holds no row list"))
+        return
+    changes = _table_changes(plan, db_name, table, value)
+    out.rows.extend(c.model_dump(mode="json") for c in changes if _real(c))
+
+
+def _services_rows(plan: ReplayPlan, tables: dict[str, Any]) -> ServicesRows:
+    """Row changes of every services table the dump holds whole.
+
+    A database or table missing from the dump, or sent as a :class:`TableNotCompared` (over
+    the dump's caps), is noted as not compared: reading it as empty would report every row
+    of the snapshot as deleted by the agent.
+    """
+    out = ServicesRows([], [])
     sd = plan.loaded.snapshot
     if sd is None:
-        return []
-    out: list[dict[str, Any]] = []
+        return out
     for db_name in plan.services_baseline():
         db = sd.snapshot.database(db_name)
-        now = tables.get(db_name, {})
-        if db is None or not isinstance(now, dict):
+        if db is None:
+            continue
+        now = tables.get(db_name)
+        if not isinstance(now, dict):
+            detail = "database not compared: missing from the services dump"
+            out.notes.append({**_not_compared(db_name, detail), "kind": "database_unreadable"})
             continue
         for table in db.tables:
-            changes = _table_changes(plan, db_name, table, now.get(table.name, []))
-            out.extend(c.model_dump(mode="json") for c in changes if _real(c))
+            _table_rows(plan, db_name, table, now, out)
     return out
 
 
@@ -119,7 +174,7 @@ async def _services_only(
     services: PodServices | None, plan: ReplayPlan, tp: TracePlan, prefix: int
 ) -> EndState:
     log: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
+    rows = ServicesRows([], [])
     if services is not None:
         _, found = await services.request("GET", "/__deploysim/log")
         log = found if isinstance(found, list) else []
@@ -129,9 +184,10 @@ async def _services_only(
     return EndState(
         captured=True,
         scope="services",
-        services_rows=rows,
+        services_rows=rows.rows,
         services_log=log,
         services_log_prefix_entries=prefix,
+        capture_notes=rows.notes,
     )
 
 
@@ -167,14 +223,15 @@ async def _capture(
     if not workspace_reachable(tp):
         return await _services_only(services, plan, tp, prefix)
     state = await pod.capture_state()
+    served = _services_rows(plan, state.services_tables)
     return EndState(
         captured=True,
         scope="full",
         files=[f.model_dump(mode="json") for f in state.files],
         rows=[r.model_dump(mode="json") for r in state.rows if _real(r)],
         new_tables=state.new_tables,
-        services_rows=_services_rows(plan, state.services_tables),
+        services_rows=served.rows,
         services_log=state.services_log,
         services_log_prefix_entries=prefix,
-        capture_notes=[n.model_dump(mode="json") for n in state.capture_notes],
+        capture_notes=[n.model_dump(mode="json") for n in state.capture_notes] + served.notes,
     )

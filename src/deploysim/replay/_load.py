@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from deploysim._errors import InputError
 from deploysim.replay._cuts import CutPoint, cut_points
@@ -16,7 +17,7 @@ from deploysim.replay._errors import ScenarioError
 from deploysim.replay._paths import expand_path
 from deploysim.replay._scenario import Scenario, read_scenario
 from deploysim.snapshots import SnapshotDir, load_snapshot
-from deploysim.traces import ToolSpec, Trace, import_traces, load_tools_file
+from deploysim.traces import SkippedLink, ToolSpec, Trace, import_traces, load_tools_file
 
 __all__ = ["LoadedScenario", "load_scenario"]
 
@@ -32,6 +33,8 @@ class LoadedScenario:
     snapshot: SnapshotDir | None
     system_prompt: str | None = None
     by_id: dict[str, Trace] = field(default_factory=dict)
+    skipped_links: list[SkippedLink] = field(default_factory=list)
+    """Symlinks in the trace folders that lead outside them: not followed, not read."""
 
     def trace(self, trace_id: str) -> Trace:
         """The trace with this id."""
@@ -45,9 +48,15 @@ class LoadedScenario:
         return cut_points(trace, self.scenario.cut)
 
 
-def _traces(sc: Scenario, path: Path) -> list[Trace]:
+class _Imported(NamedTuple):
+    traces: list[Trace]
+    skipped_links: list[SkippedLink]
+
+
+def _traces(sc: Scenario, path: Path) -> _Imported:
     base = path.parent
     out: list[Trace] = []
+    links: list[SkippedLink] = []
     for i, ts in enumerate(sc.traces):
         where = f"traces[{i}]"
         src = expand_path(ts.path, base, where=path, field=f"{where}.path")
@@ -61,9 +70,11 @@ def _traces(sc: Scenario, path: Path) -> list[Trace]:
             except InputError as e:
                 raise ScenarioError(path, str(e), field=f"{where}.tools") from e
         try:
-            found = import_traces([src], format=ts.format, tools=tools).traces
+            imported = import_traces([src], format=ts.format, tools=tools)
         except InputError as e:
             raise ScenarioError(path, str(e), field=f"{where}.path") from e
+        found = imported.traces
+        links += imported.skipped_links
         if ts.ids:
             index = {t.id: t for t in found}
             missing = [x for x in ts.ids if x not in index]
@@ -82,7 +93,7 @@ def _traces(sc: Scenario, path: Path) -> list[Trace]:
         if t.id in seen:
             raise ScenarioError(path, f"trace id {t.id!r} appears twice", field="traces")
         seen.add(t.id)
-    return out
+    return _Imported(out, links)
 
 
 def _snapshot(sc: Scenario, path: Path) -> tuple[Path | None, SnapshotDir | None]:
@@ -111,13 +122,16 @@ def _system_prompt(sc: Scenario, path: Path) -> str | None:
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Read a scenario file and everything it points at.
 
+    Symlinks in a trace folder that lead outside it are not followed; they are listed in
+    :attr:`LoadedScenario.skipped_links` for the caller to report.
+
     Raises:
         ScenarioError: the scenario, a trace file, the tools file or the snapshot is invalid
             (the message names the scenario file and the field).
     """
     p = Path(path).resolve()
     sc = read_scenario(p)
-    traces = _traces(sc, p)
+    traces, links = _traces(sc, p)
     snap_path, snapshot = _snapshot(sc, p)
     unknown = sorted(set(sc.bindings) - {t.name for tr in traces for t in tr.tools})
     if unknown:
@@ -130,4 +144,5 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         snapshot=snapshot,
         system_prompt=_system_prompt(sc, p),
         by_id={t.id: t for t in traces},
+        skipped_links=links,
     )

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from deploysim._errors import InfrastructureError
 from deploysim.replay._record import RECORD_KEY, ReplayRecord
 from deploysim.replay._resume import UnfinishedSample, invalidate_unfinished
+from deploysim.traces import SkippedLink
 
 __all__ = [
     "ErrorKind",
@@ -116,6 +117,10 @@ class ReplayRun(_Model):
         default_factory=list,
         description="Samples of earlier logs that had no replay record and were run again.",
     )
+    skipped_links: list[SkippedLink] = Field(
+        default_factory=list,
+        description="Symlinks in the scenario's trace folders that lead outside: not followed.",
+    )
 
 
 def summarize_log(path: str | Path) -> LogSummary:
@@ -196,7 +201,7 @@ def run_replay(
 
     from deploysim.replay._load import load_scenario
 
-    load_scenario(scenario)  # harness errors surface here, once, before inspect starts
+    loaded = load_scenario(scenario)  # harness errors surface here, once, before inspect starts
     task_args: dict[str, Any] = {"scenario": str(Path(scenario).resolve())}
     for key, value in (
         ("mode", mode),
@@ -227,4 +232,10 @@ def run_replay(
     )
     summaries = [summarize_log(log.location) for log in logs if log.location]
     success = success and not any(s.missing_records for s in summaries)
-    return ReplayRun(success=success, log_dir=str(log_dir), logs=summaries, rerun=rerun)
+    return ReplayRun(
+        success=success,
+        log_dir=str(log_dir),
+        logs=summaries,
+        rerun=rerun,
+        skipped_links=loaded.skipped_links,
+    )

@@ -16,6 +16,7 @@ Importing this package imports FastAPI; ``import deploysim`` does not import it.
 
 from deploysim.services._app import DEFAULT_MAX_BODY, ServicesApp, create_app
 from deploysim.services._db import Db
+from deploysim.services._dump import DumpLimits
 from deploysim.services._handlers import NoAnswer, ToolError
 from deploysim.services._log import LOG_FILE, LogLimits
 from deploysim.services._protocol import (
@@ -26,6 +27,7 @@ from deploysim.services._protocol import (
     Backend,
     LogEntry,
     StateDump,
+    TableNotCompared,
     ToolFailure,
     ToolFailureCode,
     ToolResponse,
@@ -40,11 +42,13 @@ __all__ = [
     "TOOLS_PREFIX",
     "Backend",
     "Db",
+    "DumpLimits",
     "LogEntry",
     "LogLimits",
     "NoAnswer",
     "ServicesApp",
     "StateDump",
+    "TableNotCompared",
     "ToolError",
     "ToolFailure",
     "ToolFailureCode",

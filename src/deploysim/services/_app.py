@@ -30,6 +30,7 @@ from fastapi import FastAPI, Request, Response
 
 from deploysim._errors import SnapshotError
 from deploysim.services._answer import Answer
+from deploysim.services._dump import DumpLimits
 from deploysim.services._http_errors import ErrorShaper
 from deploysim.services._log import LogLimits, RequestLog
 from deploysim.services._matching import ExchangeBook, IncomingRequest
@@ -113,8 +114,10 @@ class ServicesApp:
         state_dir: Path,
         admin_token: str | None,
         log_limits: LogLimits | None = None,
+        dump_limits: DumpLimits | None = None,
     ) -> None:
         self.sd = sd
+        self.dump_limits = dump_limits or DumpLimits()
         self.admin_token = admin_token
         self.state = ServiceState(sd, state_dir)
         where = str(sd.root / "snapshot.yaml")
@@ -162,11 +165,11 @@ class ServicesApp:
             self.log.clear()
 
     def dump(self) -> StateDump:
-        """Every table and the request log."""
+        """Every table (or its marker, past the dump's caps) and the request log."""
         with self.lock:
             return StateDump(
                 snapshot=self.sd.snapshot.name,
-                databases=self.state.dump(),
+                databases=self.state.dump(self.dump_limits),
                 log=self.log.entries,
                 log_dropped=self.log.dropped,
             )
@@ -298,6 +301,7 @@ def create_app(
     admin_token: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     log_limits: LogLimits | None = None,
+    dump_limits: DumpLimits | None = None,
 ) -> FastAPI:
     """The mock-services app of a snapshot.
 
@@ -311,6 +315,7 @@ def create_app(
         admin_token: when given, admin and tool endpoints need it in ``X-Deploysim-Token``.
         max_body: largest request body read, in bytes; larger ones are answered 413.
         log_limits: how much of each body the request log keeps (see :class:`LogLimits`).
+        dump_limits: how large a table the admin dump sends (see :class:`DumpLimits`).
 
     Raises:
         SnapshotError: the snapshot is invalid or its services cannot be served.
@@ -318,7 +323,7 @@ def create_app(
     sd = snapshot_dir if isinstance(snapshot_dir, SnapshotDir) else load_snapshot(snapshot_dir)
     state = Path(state_dir)
     state.mkdir(parents=True, exist_ok=True)
-    services = ServicesApp(sd, state, admin_token, log_limits)
+    services = ServicesApp(sd, state, admin_token, log_limits, dump_limits)
     # No docs or schema routes: they would shadow mocked paths and tell the agent what it is.
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services

@@ -19,6 +19,7 @@ __all__ = [
     "Backend",
     "LogEntry",
     "StateDump",
+    "TableNotCompared",
     "ToolFailure",
     "ToolFailureCode",
     "ToolResponse",
@@ -110,12 +111,35 @@ class LogEntry(_Model):
     )
 
 
+class TableNotCompared(_Model):
+    """Stands in a :class:`StateDump` for a table too large to dump: it is not compared.
+
+    The table is never cut short; capture notes it (and must not read it as deleted rows).
+    """
+
+    not_compared: Literal[True] = Field(default=True, description="Marks the table as absent.")
+    rows: int = Field(description="Rows the table holds.")
+    limit: int = Field(description="The cap it went over (rows or bytes, see detail).")
+    bytes: int | None = Field(default=None, description="Bytes of its rows' JSON, when hashed.")
+    sha256: str | None = Field(
+        default=None,
+        description="sha256 of its rows as sorted-key JSON lines in primary-key order (None "
+        "when they were too large to hash).",
+    )
+    detail: str = Field(description="Which cap, in words.")
+
+
 class StateDump(_Model):
-    """``GET /__deploysim/state``: every table of every service database, and the log."""
+    """``GET /__deploysim/state``: every table of every service database, and the log.
+
+    A table over the dump's caps (see ``DumpLimits``) is a :class:`TableNotCompared` instead
+    of its rows.
+    """
 
     snapshot: str
-    databases: dict[str, dict[str, list[dict[str, Any]]]] = Field(
-        description="Database name -> table name -> rows (ordered by primary key)."
+    databases: dict[str, dict[str, list[dict[str, Any]] | TableNotCompared]] = Field(
+        description="Database name -> table name -> rows (ordered by primary key), or a "
+        "TableNotCompared for a table over the dump's caps."
     )
     log: list[LogEntry]
     log_dropped: int = Field(

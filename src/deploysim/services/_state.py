@@ -15,7 +15,9 @@ from typing import Any
 
 from deploysim._errors import SnapshotError
 from deploysim.services._db import Db
-from deploysim.snapshots import Database, SnapshotDir, materialize_database, read_rows
+from deploysim.services._dump import DumpBudget, DumpLimits, dump_table
+from deploysim.services._protocol import TableNotCompared
+from deploysim.snapshots import Database, SnapshotDir, materialize_database
 
 __all__ = ["ServiceState"]
 
@@ -124,10 +126,16 @@ class ServiceState:
         """The snapshot's frozen clock, or None."""
         return self.sd.snapshot.clock
 
-    def dump(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
-        """Every table's rows, by database and table, ordered by primary key."""
+    def dump(
+        self, limits: DumpLimits | None = None
+    ) -> dict[str, dict[str, list[dict[str, Any]] | TableNotCompared]]:
+        """Every table's rows, by database and table, ordered by primary key.
+
+        A table past ``limits`` is a :class:`TableNotCompared` instead (see ``_dump``).
+        """
         self.commit()
+        budget = DumpBudget(limits or DumpLimits())
         return {
-            name: {t.name: read_rows(self.path(name), t) for t in db.tables}
+            name: {t.name: dump_table(self._conns[name], t, budget) for t in db.tables}
             for name, db in self.databases.items()
         }
