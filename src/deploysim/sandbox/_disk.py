@@ -21,30 +21,17 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from deploysim._errors import InfrastructureError
+from deploysim._sizes import parse_size
 from deploysim.sandbox._docker import client
 from deploysim.sandbox._lifecycle import owner_labels
 
 __all__ = ["TMPFS_PATHS", "parse_size", "quota_supported", "tmpfs_mounts", "writable_layer_bytes"]
 
 TMPFS_PATHS = ("/tmp", "/var/tmp")
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-def parse_size(text: str) -> int:
-    """Bytes in a docker-style size ('512m', '2g', '1024').
-
-    Raises:
-        ValueError: not a size.
-    """
-    m = re.fullmatch(r"\s*(\d+)\s*([bkmgt]?)b?\s*", text.lower())
-    if not m:
-        raise ValueError(f"not a size: {text!r} (use e.g. '512m' or '2g')")
-    return int(m.group(1)) * _UNITS[m.group(2)]
 
 
 @functools.lru_cache(maxsize=4)

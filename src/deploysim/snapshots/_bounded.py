@@ -14,19 +14,18 @@ produced to consumed bytes once enough was produced for the ratio to mean someth
 from __future__ import annotations
 
 import io
-import re
 import zlib
 from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim._errors import SnapshotError
+from deploysim._sizes import format_size, parse_size
 
 __all__ = ["BoundedGunzip", "UnpackLimits", "format_size", "parse_size"]
 
 _IN_CHUNK = 64 * 1024
 _OUT_CHUNK = 1024 * 1024
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 class UnpackLimits(BaseModel):
@@ -45,26 +44,6 @@ class UnpackLimits(BaseModel):
         description="The ratio is checked once this many bytes were produced (small archives "
         "of empty lines compress far better and are harmless).",
     )
-
-
-def parse_size(text: str) -> int:
-    """``'512M'``, ``'4G'``, ``'1048576'`` as bytes (binary units).
-
-    Raises:
-        ValueError: not a size.
-    """
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
-    if not m:
-        raise ValueError(f"{text!r} is not a size such as 512M or 4G")
-    return int(float(m.group(1)) * _UNITS[m.group(2)])
-
-
-def format_size(n: int) -> str:
-    """Bytes in the largest binary unit that keeps them whole-ish: '1.0 GiB'."""
-    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
 
 
 class BoundedGunzip(io.RawIOBase):

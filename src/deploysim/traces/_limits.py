@@ -9,7 +9,6 @@ files are held to the same per-file byte limit (a sparse file can claim any size
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 from pathlib import Path
 from typing import IO
@@ -17,6 +16,7 @@ from typing import IO
 from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim._errors import TraceFormatError
+from deploysim._sizes import format_size, parse_size
 
 __all__ = ["DEFAULT_LIMITS", "ImportLimits", "format_size", "parse_size", "read_bounded"]
 
@@ -67,37 +67,6 @@ class ImportLimits(BaseModel):
 
 
 DEFAULT_LIMITS = ImportLimits()
-
-_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4}
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*", re.IGNORECASE)
-
-
-def parse_size(text: str) -> int:
-    """Bytes from ``"512MiB"``, ``"2GB"``, ``"1.5g"`` or ``"1048576"`` (KiB/MiB are powers of 2).
-
-    Raises:
-        ValueError: not a size.
-    """
-    m = _SIZE.fullmatch(text)
-    if m is None:
-        raise ValueError(f"not a size: {text!r} (examples: 512MiB, 2GB, 1048576)")
-    number, unit, binary = m.groups()
-    unit = unit.lower()
-    scale = 1024 ** ("kmgt".index(unit) + 1) if binary and unit else _UNITS[unit]
-    size = int(float(number) * scale)
-    if size <= 0:
-        raise ValueError(f"not a positive size: {text!r}")
-    return size
-
-
-def format_size(n: float) -> str:
-    """``n`` bytes, readably (``1.0 GiB``)."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
 
 _OVERRIDE = "pass --max-uncompressed SIZE to allow more"
 
