@@ -440,15 +440,20 @@ def _spawn_shepherd(req: dict[str, Any], fds: dict[str, int]) -> int:
     return pid
 
 
-def _unknown_user(user: str) -> dict[str, Any]:
+def _failed(returncode: int, stderr: str, **extra: str) -> dict[str, Any]:
+    """The answer for a command that could not start: its exit code and a line on stderr."""
     return {
-        "returncode": 1,
+        "returncode": returncode,
         "stdout": "",
-        "stderr": _b64(f"unknown user: {user}\n".encode()),
+        "stderr": _b64(stderr.encode()),
         "truncated": False,
         "timed_out": False,
-        "error": "unknown_user",
+        **extra,
     }
+
+
+def _unknown_user(user: str) -> dict[str, Any]:
+    return _failed(1, f"unknown user: {user}\n", error="unknown_user")
 
 
 def _op_exec(req: dict[str, Any]) -> dict[str, Any]:
@@ -468,13 +473,7 @@ def _op_exec(req: dict[str, Any]) -> dict[str, Any]:
         # agent's command fails, as a fork in its own shell would.
         for fd in (*fds.values(), out_r, err_r, in_w, exec_err_r):
             os.close(fd)
-        return {
-            "returncode": 126,
-            "stdout": "",
-            "stderr": _b64(f"cannot fork: {e.strerror} (the pod's process limit)\n".encode()),
-            "truncated": False,
-            "timed_out": False,
-        }
+        return _failed(126, f"cannot fork: {e.strerror} (the pod's process limit)\n")
     for fd in fds.values():
         os.close(fd)
     bufs = {out_r: bytearray(), err_r: bytearray()}
@@ -491,15 +490,12 @@ def _op_exec(req: dict[str, Any]) -> dict[str, Any]:
     os.close(exec_err_r)
     if exec_error:
         err = json.loads(exec_error)
-        return {
-            "returncode": 126 if err["kind"] == "PermissionError" else 127,
-            "stdout": "",
-            "stderr": _b64(f"{err['kind']}: {err['msg']}\n".encode()),
-            "truncated": False,
-            "timed_out": False,
-            "error": err["kind"],
-            "message": err["msg"],
-        }
+        return _failed(
+            126 if err["kind"] == "PermissionError" else 127,
+            f"{err['kind']}: {err['msg']}\n",
+            error=err["kind"],
+            message=err["msg"],
+        )
     code = -1
     if not timed_out:
         code = os.waitstatus_to_exitcode(status)

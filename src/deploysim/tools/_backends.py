@@ -38,6 +38,7 @@ __all__ = [
     "backend_names",
     "get_backend",
     "output_text",
+    "timed_out",
 ]
 
 
@@ -199,13 +200,7 @@ class FunctionBackend(Backend):
         except TimeoutError:
             # the sidecar is up but busy: what the agent asked (or flooded it with) may be
             # the cause, so this is the tool's answer, not an infrastructure failure
-            return ToolOutcome(
-                output=f"Error: {request.name} timed out.",
-                is_error=True,
-                error_type="timeout",
-                provenance="live",
-                backend=self.name,
-            )
+            return timed_out(self.name, f"Error: {request.name} timed out.")
         if status != 200 or not isinstance(body, dict) or "output" not in body:
             detail = body.get("detail") if isinstance(body, dict) else body
             raise NotServed(f"services answered {status}: {detail}")
@@ -216,6 +211,13 @@ class FunctionBackend(Backend):
             backend=self.name,
             structured=body["output"],
         )
+
+
+def timed_out(backend: str, message: str) -> ToolOutcome:
+    """A live call that ran out of time: the tool's own answer, never an infrastructure error."""
+    return ToolOutcome(
+        output=message, is_error=True, error_type="timeout", provenance="live", backend=backend
+    )
 
 
 def _command(arguments: dict[str, Any]) -> str:
@@ -247,13 +249,7 @@ class ShellBackend(Backend):
         try:
             r = await ctx.pod.exec(["bash", "-lc", command], timeout=ctx.timeout)
         except TimeoutError:
-            return ToolOutcome(
-                output=f"Command timed out after {ctx.timeout:.0f} seconds.",
-                is_error=True,
-                error_type="timeout",
-                provenance="live",
-                backend=self.name,
-            )
+            return timed_out(self.name, f"Command timed out after {ctx.timeout:.0f} seconds.")
         text = r.stdout + (r.stderr if r.stderr else "")
         return ToolOutcome(
             output=text,

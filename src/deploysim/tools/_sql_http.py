@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deploysim.tools._backends import Backend, CallContext, NotServed, backend
+from deploysim.tools._backends import Backend, CallContext, NotServed, backend, timed_out
 from deploysim.tools._model import ToolOutcome, ToolRequest
 from deploysim.traces import ToolSpec
 
@@ -68,13 +68,7 @@ _PYTHON = ("python3", "-I", "-c")
 
 
 def _timed_out(backend: str, seconds: float) -> ToolOutcome:
-    return ToolOutcome(
-        output=f"Error: timed out after {seconds:.0f} seconds.",
-        is_error=True,
-        error_type="timeout",
-        provenance="live",
-        backend=backend,
-    )
+    return timed_out(backend, f"Error: timed out after {seconds:.0f} seconds.")
 
 
 def _client_answer(stdout: str) -> dict[str, Any] | None:
