@@ -40,7 +40,12 @@ def parent_of(value: Any) -> str | None:
 
 def is_conversation(value: Any) -> bool:
     """A user or assistant line carrying an API message."""
-    return isinstance(value, dict) and value.get("type") in _CONVERSATION and "message" in value
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("type"), str)
+        and value["type"] in _CONVERSATION
+        and "message" in value
+    )
 
 
 def _roots(lines: list[int], entries: list[Any], index: dict[str, int]) -> dict[int, int]:

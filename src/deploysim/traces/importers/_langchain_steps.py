@@ -41,7 +41,12 @@ def _action_fields(action: Any) -> dict[str, Any] | None:
     if isinstance(action, dict):
         if action.get("lc") == 1 and isinstance(action.get("kwargs"), dict):
             ids = action.get("id")
-            if isinstance(ids, list) and ids and ids[-1] in _ACTION_TYPES:
+            if (
+                isinstance(ids, list)
+                and ids
+                and isinstance(ids[-1], str)
+                and ids[-1] in _ACTION_TYPES
+            ):
                 kwargs: dict[str, Any] = action["kwargs"]
                 return kwargs
             return None

@@ -78,7 +78,8 @@ def _flatten(events: list[Any]) -> list[Any]:
 def _is_event(value: Any) -> bool:
     return (
         isinstance(value, dict)
-        and value.get("source") in _SOURCES
+        and isinstance(value.get("source"), str)
+        and value["source"] in _SOURCES
         and (isinstance(value.get("action"), str) or isinstance(value.get("observation"), str))
     )
 

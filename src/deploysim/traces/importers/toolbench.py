@@ -68,7 +68,8 @@ class _Step(NamedTuple):
 def _is_tree_node(value: Any) -> bool:
     return (
         isinstance(value, dict)
-        and value.get("node_type") in _NODE_TYPES
+        and isinstance(value.get("node_type"), str)
+        and value["node_type"] in _NODE_TYPES
         and isinstance(value.get("children", []), list)
     )
 
