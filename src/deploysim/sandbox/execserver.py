@@ -308,8 +308,12 @@ def kill_tree() -> int:
     return killed
 
 
+# Loaded once at start-up: every command's shepherd needs it, and loading costs a millisecond.
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
 def _set_subreaper() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _LIBC
     if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
 
