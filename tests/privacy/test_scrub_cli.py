@@ -114,3 +114,24 @@ def test_human_output_and_help(traces_file: Path, tmp_path: Path) -> None:
     assert "scrubbed 2 traces to" in stderr and "gate: pass" in stderr and "opaque" in stderr
     help_text = runner.invoke(app, ["--help"]).stdout
     assert "Example: deploysim scrub" in help_text
+
+
+def test_scrub_takes_the_import_limits_and_link_flags(traces_file: Path, tmp_path: Path) -> None:
+    """scrub reads inputs under the same bounds as `traces import`: past --max-uncompressed it
+    is an input error naming the file (exit 2, nothing written); links leaving a folder are
+    warned about and not read, unless --follow-symlinks."""
+    out = tmp_path / "out.jsonl"
+    size = traces_file.stat().st_size
+    code, _, stderr = _run(traces_file, "-o", out, "--max-uncompressed", str(size - 1))
+    assert code == EXIT_INPUT_ERROR and str(traces_file) in stderr and not out.exists()
+    code, _, stderr = _run(traces_file, "-o", out, "--max-uncompressed", str(size))
+    assert code == 0, stderr
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "in.jsonl").symlink_to(traces_file)  # leads out of the folder
+    code, _, stderr = _run(folder, "-o", tmp_path / "linked.jsonl")
+    assert f"skipped symlink {folder / 'in.jsonl'} -> {traces_file}" in stderr
+    code, stdout, stderr = _run(
+        folder, "-o", tmp_path / "linked.jsonl", "--follow-symlinks", "--json"
+    )
+    assert code == 0 and json.loads(stdout)["traces"] == 2, stderr

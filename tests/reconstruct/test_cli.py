@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from deploysim._errors import InputError, SnapshotError
+from deploysim._errors import InputError, SnapshotError, TraceFormatError
 from deploysim.cli.reconstruct import app
 from deploysim.traces import write_traces
 from tests.reconstruct.test_function_tools import shop_traces
@@ -166,3 +166,23 @@ def test_reconstruct_warns_about_symlinks_leaving_the_trace_folder(
     assert r.exit_code == 0, r.output
     assert f"warning: skipped symlink {folder / 'escape.jsonl'} -> {outside}" in r.stderr
     assert json.loads(r.stdout)["function_tools"] > 0
+
+
+def test_reconstruct_and_fidelity_take_the_import_limits(shop_file: Path, tmp_path: Path) -> None:
+    """reconstruct and fidelity read traces under the same bounds as `traces import`: a file
+    past --max-uncompressed is an input error naming it, and raising the cap lets it through."""
+    size = shop_file.stat().st_size
+    snap = tmp_path / "snap"
+    r = runner.invoke(
+        app, ["reconstruct", str(shop_file), "-o", str(snap), "--max-uncompressed", str(size - 1)]
+    )
+    assert isinstance(r.exception, TraceFormatError) and r.exception.path == str(shop_file)
+    assert not snap.exists()
+    r = runner.invoke(
+        app, ["reconstruct", str(shop_file), "-o", str(snap), "--max-uncompressed", str(size)]
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        app, ["fidelity", str(snap), str(shop_file), "--in-process", "--max-uncompressed", "1"]
+    )
+    assert isinstance(r.exception, TraceFormatError) and "larger than" in str(r.exception)

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from deploysim._errors import InputError, SnapshotError
 from deploysim.cli._output import err_console, print_json, progress, warn_skipped_links
+from deploysim.cli._reading import FollowOpt, MaxRatioOpt, MaxUncompressedOpt, Reading, reading_from
 
 if TYPE_CHECKING:
     from deploysim.reconstruct import FidelityReport, ReconstructResult
@@ -48,12 +49,19 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 
 
 def _load(
-    inputs: list[Path], tools: Path | None, fmt: str | None, skip: bool
+    inputs: list[Path], tools: Path | None, fmt: str | None, skip: bool, reading: Reading
 ) -> tuple[list[Trace], list[ToolSpec]]:
     from deploysim.traces import import_traces, load_tools_file
 
     specs = load_tools_file(tools) if tools else []
-    result = import_traces(inputs, format=fmt, tools=specs, skip_invalid=skip)
+    result = import_traces(
+        inputs,
+        format=fmt,
+        tools=specs,
+        skip_invalid=skip,
+        limits=reading.limits,
+        follow_symlinks=reading.follow_symlinks,
+    )
     warn_skipped_links(result.skipped_links)
     for s in result.skipped:
         err_console.print(f"[yellow]skipped[/] {escape(str(s))}")
@@ -120,6 +128,9 @@ def reconstruct_command(
     ] = False,
     fmt: FormatOpt = None,
     skip_invalid: SkipOpt = False,
+    max_uncompressed: MaxUncompressedOpt = None,
+    max_ratio: MaxRatioOpt = None,
+    follow_symlinks: FollowOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Rebuild, from traces alone, the environment they ran against, as a snapshot folder.
@@ -135,7 +146,8 @@ def reconstruct_command(
     """
     from deploysim.reconstruct import load_effects_file, reconstruct
 
-    loaded, specs = _load(traces, tools, fmt, skip_invalid)
+    reading = reading_from(max_uncompressed, max_ratio, follow_symlinks)
+    loaded, specs = _load(traces, tools, fmt, skip_invalid, reading)
     declared = load_effects_file(effects) if effects else None
     result = reconstruct(
         loaded, output, tools=specs, effects=declared, closed_world=closed_world, force=force
@@ -218,6 +230,9 @@ def fidelity_command(
     details: Annotated[bool, typer.Option("--details", help="Show every difference.")] = False,
     fmt: FormatOpt = None,
     skip_invalid: SkipOpt = False,
+    max_uncompressed: MaxUncompressedOpt = None,
+    max_ratio: MaxRatioOpt = None,
+    follow_symlinks: FollowOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Replay every recorded call against a snapshot, in order, and compare the outputs.
@@ -234,7 +249,8 @@ def fidelity_command(
     from deploysim.reconstruct import fidelity, parse_volatile
 
     root = _resolve(snapshot)
-    loaded, specs = _load(traces, tools, fmt, skip_invalid)
+    reading = reading_from(max_uncompressed, max_ratio, follow_symlinks)
+    loaded, specs = _load(traces, tools, fmt, skip_invalid, reading)
     try:
         declared = parse_volatile(volatile or [])
     except ValueError as e:

@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 
 from deploysim._errors import InputError, PrivacyError
-from deploysim.cli._output import err_console, print_json, progress
+from deploysim.cli._output import err_console, print_json, progress, warn_skipped_links
+from deploysim.cli._reading import FollowOpt, MaxRatioOpt, MaxUncompressedOpt, reading_from
 from deploysim.traces import ToolSpec, get_importer, load_tools_file
 
 __all__ = [
@@ -70,6 +71,9 @@ def scrub(
         bool,
         typer.Option("--skip-invalid", help="Skip malformed records (listed) instead of failing."),
     ] = False,
+    max_uncompressed: MaxUncompressedOpt = None,
+    max_ratio: MaxRatioOpt = None,
+    follow_symlinks: FollowOpt = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Scrub traces: private values become consistent, format-preserving pseudonyms.
@@ -88,7 +92,10 @@ def scrub(
     Example: deploysim scrub ../shared/data/traces/tau2-retail/traces.json
     --tools ../shared/data/traces/tau2-retail/tool_schemas.json -o retail.scrubbed.jsonl
     --key-file retail.key --vault retail.vault --json
+
+    Example: deploysim scrub runs/big.eval -o big.scrubbed.jsonl --max-uncompressed 2GiB
     """
+    reading = reading_from(max_uncompressed, max_ratio, follow_symlinks)
     if format:
         get_importer(format)  # fail early, with the list of known formats
     specs: list[ToolSpec] = load_tools_file(tools) if tools else []
@@ -106,6 +113,8 @@ def scrub(
                 format=format,
                 skip_invalid=skip_invalid,
                 on_record=lambda: bar.advance(task),
+                limits=reading.limits,
+                follow_symlinks=reading.follow_symlinks,
             )
     except InputError as e:
         err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
@@ -113,6 +122,7 @@ def scrub(
     except PrivacyError as e:
         err_console.print(f"[bold red]scrub stopped:[/] {escape(str(e))}", highlight=False)
         raise typer.Exit(EXIT_UNSAFE) from e
+    warn_skipped_links(report.skipped_links)
     for s in report.skipped:
         err_console.print(f"[yellow]skipped[/] {escape(str(s))}")
     if report.key_created:

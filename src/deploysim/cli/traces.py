@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from deploysim.cli._output import err_console, print_json, progress, warn_skipped_links
+from deploysim.cli._reading import FollowOpt, MaxRatioOpt, MaxUncompressedOpt, Reading, reading_from
 from deploysim.traces import (
-    ImportLimits,
     ImportResult,
     Reasoning,
     Text,
@@ -25,7 +25,6 @@ from deploysim.traces import (
     import_traces,
     importer_names,
     load_tools_file,
-    parse_size,
     trace_stats,
     validate,
     write_traces,
@@ -54,46 +53,6 @@ SkipOpt = Annotated[
     typer.Option("--skip-invalid", help="Skip malformed records (listed) instead of failing."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-MaxUncompressedOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--max-uncompressed",
-        metavar="SIZE",
-        help="Most bytes a file, an archive member or a whole archive (.eval) may hold "
-        "uncompressed, e.g. 2GiB (default 256MiB per file or member, 1GiB per archive).",
-    ),
-]
-MaxRatioOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--max-ratio",
-        metavar="N",
-        min=1.0,
-        help="Most an archive member may inflate relative to its compressed size (default 100).",
-    ),
-]
-FollowOpt = Annotated[
-    bool,
-    typer.Option(
-        "--follow-symlinks",
-        help="Follow symlinks in input folders that lead outside them (skipped by default).",
-    ),
-]
-
-
-class _Reading(NamedTuple):
-    """How inputs are read: byte limits and whether links may lead out of a folder."""
-
-    limits: ImportLimits
-    follow_symlinks: bool
-
-
-def _reading(max_uncompressed: str | None, max_ratio: float | None, follow: bool) -> _Reading:
-    try:
-        size = None if max_uncompressed is None else parse_size(max_uncompressed)
-    except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--max-uncompressed") from e
-    return _Reading(ImportLimits.with_overrides(size, max_ratio), follow)
 
 
 def _load(
@@ -101,7 +60,7 @@ def _load(
     fmt: str | None,
     tools: Path | None,
     skip_invalid: bool,
-    reading: _Reading,
+    reading: Reading,
 ) -> ImportResult:
     if fmt:
         get_importer(fmt)  # fail early, with the list of known formats
@@ -146,7 +105,7 @@ def import_(
 
     Example: deploysim traces import big-run.eval --max-uncompressed 2GiB -o big.jsonl
     """
-    reading = _reading(max_uncompressed, max_ratio, follow_symlinks)
+    reading = reading_from(max_uncompressed, max_ratio, follow_symlinks)
     result = _load(inputs, format, tools, skip_invalid, reading)
     n = write_traces(result.traces, output)
     if json_out:
@@ -193,7 +152,7 @@ def stats(
 
     Example: deploysim traces stats ../shared/data/traces/tau2-retail/traces.json --json
     """
-    reading = _reading(max_uncompressed, max_ratio, follow_symlinks)
+    reading = reading_from(max_uncompressed, max_ratio, follow_symlinks)
     result = _load(inputs, format, tools, skip_invalid, reading)
     data = _stats_json(result)
     if json_out:
@@ -252,7 +211,7 @@ def validate_(
 
     Example: deploysim traces validate airline.jsonl
     """
-    reading = _reading(max_uncompressed, max_ratio, follow_symlinks)
+    reading = reading_from(max_uncompressed, max_ratio, follow_symlinks)
     result = _load(inputs, format, tools, True, reading)
     findings = [f for t in result.traces for f in validate(t)]
     bad_records = result.skipped
@@ -335,7 +294,7 @@ def show(
 
     Example: deploysim traces show airline.jsonl --trace task-3/trial-0
     """
-    reading = _reading(max_uncompressed, max_ratio, follow=False)
+    reading = reading_from(max_uncompressed, max_ratio, follow=False)
     result = _load([file], format, tools, False, reading)
     traces = result.traces
     if not traces:

@@ -16,7 +16,15 @@ from deploysim.privacy._pseudonymizer import Pseudonymizer
 from deploysim.privacy._scrub import scrub_traces
 from deploysim.privacy._types import EntityType
 from deploysim.privacy._vault import create_key_file, load_key, load_vault, save_vault
-from deploysim.traces import SkippedRecord, ToolSpec, import_traces, write_traces
+from deploysim.traces import (
+    DEFAULT_LIMITS,
+    ImportLimits,
+    SkippedLink,
+    SkippedRecord,
+    ToolSpec,
+    import_traces,
+    write_traces,
+)
 
 __all__ = ["ScrubReport", "scrub_files"]
 
@@ -40,6 +48,9 @@ class ScrubReport(BaseModel):
     key_created: bool = Field(default=False, description="The key file was created now.")
     dropped_opaque: int = Field(default=0, description="Opaque reasoning blocks dropped.")
     skipped: list[SkippedRecord] = Field(default_factory=list)
+    skipped_links: list[SkippedLink] = Field(
+        default_factory=list, description="Symlinks in input folders leading outside: not read."
+    )
 
     def summary(self) -> dict[str, Any]:
         """``{"traces", "replaced", "gate", "leaks"}``: the stable, documented JSON report."""
@@ -71,6 +82,8 @@ def scrub_files(
     skip_invalid: bool = False,
     prose_detectors: Sequence[ProseDetector] = (),
     on_record: Callable[[], None] | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
+    follow_symlinks: bool = False,
 ) -> ScrubReport:
     """Scrub trace files into canonical JSONL at ``output``, behind the leak gate.
 
@@ -88,6 +101,8 @@ def scrub_files(
         skip_invalid: skip malformed records (listed in the report) instead of failing.
         prose_detectors: extra detectors for natural-language text (NER).
         on_record: progress callback, once per imported record.
+        limits: how many bytes inputs may hold uncompressed (``deploysim traces import``'s).
+        follow_symlinks: follow links in input folders that lead outside them.
 
     Raises:
         VaultError: ``vault`` without ``key_file``, or an unreadable key or vault.
@@ -102,7 +117,13 @@ def scrub_files(
     paths = list(inputs)
     try:
         imported = import_traces(
-            paths, format=format, tools=tools, skip_invalid=skip_invalid, on_record=on_record
+            paths,
+            format=format,
+            tools=tools,
+            skip_invalid=skip_invalid,
+            on_record=on_record,
+            limits=limits,
+            follow_symlinks=follow_symlinks,
         )
     except RecursionError as e:
         # Only nesting exhausts the stack here; it is the input's fault, never a gate result.
@@ -131,4 +152,5 @@ def scrub_files(
         key_created=created,
         dropped_opaque=len(result.dropped_opaque),
         skipped=imported.skipped,
+        skipped_links=imported.skipped_links,
     )
