@@ -219,3 +219,19 @@ def test_the_input_limit_flags_are_documented_with_examples() -> None:
     examples = [ln for ln in docs.splitlines() if ln.startswith("deploysim traces ")]
     for flag in ("--max-uncompressed", "--max-ratio", "--follow-symlinks"):
         assert any(flag in ln for ln in examples), flag
+
+
+def test_validate_reports_trace_ids_shared_across_inputs(tmp_path: Path, fixtures: Path) -> None:
+    """Two inputs holding the same trace ids (a file imported twice, two exports of one run)
+    are an error naming every place each id comes from: later stages key by trace id."""
+    src = fixtures / "openai-chat" / "requests.jsonl"
+    copy = tmp_path / "again.jsonl"
+    copy.write_bytes(src.read_bytes())
+    one = runner.invoke(app, ["traces", "validate", "--json", str(src)])
+    assert json.loads(one.stdout)["errors"] == 0, one.output
+    both = runner.invoke(app, ["traces", "validate", "--json", str(src), str(copy)])
+    assert both.exit_code == 1
+    data = json.loads(both.stdout)
+    dups = [f for f in data["findings"] if f["code"] == "duplicate_trace_id"]
+    assert len(dups) == data["traces"] // 2 and data["errors"] == len(dups)
+    assert all(str(src) in f["message"] and str(copy) in f["message"] for f in dups)

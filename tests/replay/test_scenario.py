@@ -153,3 +153,18 @@ def test_new_scenario_writes_portable_paths(tmp_path: Path, shared_traces: Path)
     written = read_scenario(snap).snapshot
     assert written is not None and not written.startswith("/")  # relative to the scenario
     assert load_scenario(snap).snapshot is not None
+
+
+def test_unknown_grader_names_are_errors(tmp_path: Path, shared_traces: Path) -> None:
+    """A scenario naming a grader nobody registered (a typo such as 'riks') does not validate:
+    the error names the field, suggests the close name and lists the known graders."""
+    d = shared_traces / "tau2-retail"
+    path = tmp_path / "scenarios" / "retail" / "mine.yaml"
+    new_scenario(path, [d / "traces.json"], tools=d / "tool_schemas.json")
+    assert validate_scenario(path).ok
+    path.write_text(path.read_text() + "graders: [riks, divergence]\n")
+    report = validate_scenario(path)
+    assert not report.ok
+    [err] = [e for e in report.errors if "riks" in e]
+    assert err.startswith("graders[0]: unknown grader 'riks'") and "did you mean 'risk'" in err
+    assert "divergence" in err

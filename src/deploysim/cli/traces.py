@@ -21,6 +21,7 @@ from deploysim.traces import (
     ToolResult,
     ToolSpec,
     Trace,
+    duplicate_ids,
     get_importer,
     import_traces,
     importer_names,
@@ -207,13 +208,15 @@ def validate_(
 ) -> None:
     """Report problems in traces: pairing, ids, argument JSON, schema fit, undeclared tools.
 
+    Trace ids must be unique across all inputs (every later stage keys by them).
+
     Malformed records are reported as errors too. Exits 1 when any finding is an error.
 
     Example: deploysim traces validate airline.jsonl
     """
     reading = reading_from(max_uncompressed, max_ratio, follow_symlinks)
     result = _load(inputs, format, tools, True, reading)
-    findings = [f for t in result.traces for f in validate(t)]
+    findings = duplicate_ids(result.traces) + [f for t in result.traces for f in validate(t)]
     bad_records = result.skipped
     n_errors = sum(f.level == "error" for f in findings) + len(bad_records)
     if json_out:

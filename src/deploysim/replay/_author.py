@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,8 +97,23 @@ def _check(loaded: LoadedScenario, report: ScenarioReport) -> None:
                     f"tool {spec.name}: the snapshot does not serve it live ({head})"
                 )
     report.bindings = first_backend
+    _check_graders(sc.graders, report)
     if report.samples == 0:
         report.errors.append(f"no samples: no trace has an agent turn matching cut={sc.cut!r}")
+
+
+def _check_graders(names: list[str], report: ScenarioReport) -> None:
+    """Every grader the scenario names must be registered (built in or a plugin)."""
+    from deploysim.graders import grader_names  # registry: loads plugins on first use
+
+    known = grader_names()
+    for i, name in enumerate(names):
+        if name not in known:
+            hint = difflib.get_close_matches(name, known, n=1)
+            also = f" (did you mean {hint[0]!r}?)" if hint else ""
+            report.errors.append(
+                f"graders[{i}]: unknown grader {name!r}{also}; known: {', '.join(known)}"
+            )
 
 
 def validate_scenario(path: str | Path) -> ScenarioReport:

@@ -49,7 +49,7 @@ from deploysim.traces._registry import (
 )
 from deploysim.traces._stats import TraceStats, trace_stats
 from deploysim.traces._toolspecs import load_tools_file, toolspec_from_definition
-from deploysim.traces._validate import Finding, validate
+from deploysim.traces._validate import Finding, duplicate_ids, validate
 from deploysim.traces._walk import SkippedLink
 
 __all__ = [
@@ -86,6 +86,7 @@ __all__ = [
     "TraceStats",
     "detect_importer",
     "dump_trace",
+    "duplicate_ids",
     "get_importer",
     "import_file",
     "import_traces",

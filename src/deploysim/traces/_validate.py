@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from deploysim.traces._model import ToolCall, Trace
 from deploysim.traces._pairing import pair_calls
 
-__all__ = ["Finding", "validate"]
+__all__ = ["Finding", "duplicate_ids", "validate"]
 
 Level = Literal["error", "warning"]
 
@@ -124,3 +124,30 @@ def validate(trace: Trace) -> list[Finding]:
                 add("warning", "schema_mismatch", f"{call.name}: {err}", idx, call.id)
     findings.sort(key=lambda f: f.message_index if f.message_index is not None else -1)
     return findings
+
+
+def _where(trace: Trace) -> str:
+    src = trace.source
+    at = f"{src.path or '(no file)'}"
+    return at + (f" record {src.index}" if src.index is not None else "")
+
+
+def duplicate_ids(traces: list[Trace]) -> list[Finding]:
+    """An error for every trace id held by more than one trace.
+
+    Every later stage keys by trace id (scenario cuts, replay samples, grades, the forecast's
+    pairs), so two traces with one id would silently shadow each other there.
+    """
+    by_id: dict[str, list[Trace]] = {}
+    for t in traces:
+        by_id.setdefault(t.id, []).append(t)
+    return [
+        Finding(
+            level="error",
+            code="duplicate_trace_id",
+            trace_id=tid,
+            message=f"{len(same)} traces share this id: " + "; ".join(_where(t) for t in same),
+        )
+        for tid, same in by_id.items()
+        if len(same) > 1
+    ]
