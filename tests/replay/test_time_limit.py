@@ -10,15 +10,20 @@ from inspect_ai.log import read_eval_log
 from deploysim.replay import ScenarioError, load_scenario, read_record
 from deploysim.replay._execute import INTERRUPTED
 from deploysim.replay._run import run_replay, summarize_log
-from deploysim.replay._scenario import DEFAULT_TIME_LIMIT
+from deploysim.replay._task import replay
 
 from .faults import bash, scenario, trace
 
 
 def test_the_time_limit_defaults_and_is_validated(tmp_path: Path) -> None:
-    """Scenarios get a default limit; a limit below one second is refused, naming the field."""
+    """A scenario without a limit still gives inspect's task a finite per-sample limit, which
+    the task's ``time_limit=0`` turns off; a limit below one second is refused, naming the
+    field."""
     path = scenario(tmp_path / "a", [trace("t", [bash("true")])])
-    assert load_scenario(path).scenario.limits.time_limit == DEFAULT_TIME_LIMIT
+    limit = replay(scenario=str(path)).time_limit
+    assert isinstance(limit, int) and limit > 0
+    assert replay(scenario=str(path), time_limit=0).time_limit is None
+    assert replay(scenario=str(path), time_limit=7).time_limit == 7
     bad = scenario(tmp_path / "b", [trace("t", [bash("true")])], time_limit=0)
     with pytest.raises(ScenarioError, match=r"limits\.time_limit"):
         load_scenario(bad)

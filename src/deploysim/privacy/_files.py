@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from deploysim.privacy._detect import ProseDetector
-from deploysim.privacy._errors import NestingError, VaultError
+from deploysim.privacy._errors import VaultError
 from deploysim.privacy._gate import Leak, gate_files
 from deploysim.privacy._pseudonymizer import Pseudonymizer
 from deploysim.privacy._scrub import scrub_traces
@@ -114,20 +114,16 @@ def scrub_files(
     key, created = _key(key_file)
     entries = load_vault(vault, key) if vault is not None and Path(vault).exists() else []
     pz = Pseudonymizer(key, entries)
-    paths = list(inputs)
-    try:
-        imported = import_traces(
-            paths,
-            format=format,
-            tools=tools,
-            skip_invalid=skip_invalid,
-            on_record=on_record,
-            limits=limits,
-            follow_symlinks=follow_symlinks,
-        )
-    except RecursionError as e:
-        # Only nesting exhausts the stack here; it is the input's fault, never a gate result.
-        raise NestingError(", ".join(map(str, paths)) + ": while importing") from e
+    # Deep input is bounded where it is read: the importers raise TraceFormatError for it.
+    imported = import_traces(
+        list(inputs),
+        format=format,
+        tools=tools,
+        skip_invalid=skip_invalid,
+        on_record=on_record,
+        limits=limits,
+        follow_symlinks=follow_symlinks,
+    )
     result = scrub_traces(imported.traces, pz, prose_detectors=prose_detectors)
     out = Path(output)
     tmp = out.with_name(f".{out.name}.scrubbing")

@@ -18,7 +18,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from deploysim.snapshots._ident import identifier_collisions, identifier_problem
 from deploysim.snapshots._paths import relative_path_problem
@@ -112,6 +112,19 @@ def _sql_name(v: str) -> str:
     return v
 
 
+# Constrained strings, each checked by one function wherever a field holds one.
+PodPath = Annotated[str, AfterValidator(_pod_path)]
+"""An absolute path in the pod that a snapshot may supply (not a system path)."""
+ContentPath = Annotated[str, AfterValidator(_content_path)]
+"""A path inside one of the snapshot's content folders."""
+Mode = Annotated[str, AfterValidator(_mode)]
+"""Octal permission bits without setuid/setgid."""
+FileName = Annotated[str, AfterValidator(_file_name)]
+"""A name that is also used as a file name."""
+SqlName = Annotated[str, AfterValidator(_sql_name)]
+"""A table or column name SQLite can hold."""
+
+
 class Provenance(_Model):
     """Where a fact came from."""
 
@@ -133,35 +146,20 @@ ProvenanceList = Annotated[list[Provenance], Field(default_factory=list)]
 class FileEntry(_Model):
     """A file, directory or symlink in the workspace."""
 
-    path: str = Field(description="Absolute path inside the sandbox.")
+    path: PodPath = Field(description="Absolute path inside the sandbox.")
     kind: Literal["file", "dir", "symlink"] = "file"
     content: str | None = Field(default=None, description="Inline content (text or base64).")
     encoding: Literal["utf-8", "base64"] = Field(
         default="utf-8", description="How inline content is encoded; base64 for binary."
     )
-    source: str | None = Field(
+    source: ContentPath | None = Field(
         default=None, description="Path of the content under the snapshot's files/ folder."
     )
     target: str | None = Field(default=None, description="Symlink target.")
-    mode: str = Field(default="0644", description="Octal permission bits, e.g. '0600'.")
+    mode: Mode = Field(default="0644", description="Octal permission bits, e.g. '0600'.")
     owner: str = Field(default="agent", description="Owning user name inside the sandbox.")
     group: str | None = Field(default=None, description="Owning group; the owner's when None.")
     provenance: ProvenanceList
-
-    @field_validator("path")
-    @classmethod
-    def _absolute(cls, v: str) -> str:
-        return _pod_path(v)
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, v: str | None) -> str | None:
-        return _content_path(v)
-
-    @field_validator("mode")
-    @classmethod
-    def _octal(cls, v: str) -> str:
-        return _mode(v)
 
     @model_validator(mode="after")
     def _one_body(self) -> FileEntry:
@@ -182,7 +180,7 @@ ColumnType = Literal["TEXT", "INTEGER", "REAL", "BLOB", "NUMERIC", "JSON"]
 class Column(_Model):
     """A table column. JSON columns hold nested values, stored as JSON text in SQLite."""
 
-    name: str
+    name: SqlName
     type: ColumnType = "TEXT"
     nullable: bool = True
     references: str | None = Field(
@@ -192,11 +190,6 @@ class Column(_Model):
         default=None,
         description="Allowed values (an enum); checked by validate, drawn from by Faker.",
     )
-
-    @field_validator("name")
-    @classmethod
-    def _ident(cls, v: str) -> str:
-        return _sql_name(v)
 
     @field_validator("references")
     @classmethod
@@ -209,24 +202,14 @@ class Column(_Model):
 class Table(_Model):
     """A table with its schema and rows (inline or in a JSONL file)."""
 
-    name: str
+    name: SqlName
     columns: list[Column]
     primary_key: list[str] = Field(description="Column names forming the primary key.")
     rows: list[dict[str, Any]] | None = Field(default=None, description="Inline rows.")
-    rows_file: str | None = Field(
+    rows_file: ContentPath | None = Field(
         default=None, description="JSONL file of rows under the snapshot's databases/ folder."
     )
     provenance: ProvenanceList
-
-    @field_validator("name")
-    @classmethod
-    def _ident(cls, v: str) -> str:
-        return _sql_name(v)
-
-    @field_validator("rows_file")
-    @classmethod
-    def _rows_file(cls, v: str | None) -> str | None:
-        return _content_path(v)
 
     @model_validator(mode="after")
     def _keys_exist(self) -> Table:
@@ -249,26 +232,11 @@ class Table(_Model):
 class Database(_Model):
     """A SQLite database file placed in the sandbox (and/or used by a service)."""
 
-    name: str = Field(description="Name other parts refer to (services, handlers).")
-    path: str = Field(description="Absolute path of the .db file inside the sandbox.")
+    name: FileName = Field(description="Name other parts refer to (services, handlers).")
+    path: PodPath = Field(description="Absolute path of the .db file inside the sandbox.")
     tables: list[Table] = Field(default_factory=list)
     owner: str = "agent"
-    mode: str = "0644"
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return _file_name(v)
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, v: str) -> str:
-        return _pod_path(v)
-
-    @field_validator("mode")
-    @classmethod
-    def _octal(cls, v: str) -> str:
-        return _mode(v)
+    mode: Mode = "0644"
 
     @model_validator(mode="after")
     def _distinct_tables(self) -> Database:
@@ -430,7 +398,7 @@ class FunctionTool(_Model):
 class Service(_Model):
     """A mocked HTTP service: hostnames, recorded exchanges, resources, function tools."""
 
-    name: str
+    name: FileName
     hostnames: list[str] = Field(default_factory=list)
     scheme: Literal["http", "https"] = "https"
     database: str | None = Field(
@@ -444,11 +412,6 @@ class Service(_Model):
         description="Shape of the API's error bodies, with {status} and {message} placeholders.",
     )
     provenance: ProvenanceList
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return _file_name(v)
 
     @field_validator("hostnames")
     @classmethod
@@ -469,16 +432,11 @@ class GitChange(_Model):
 
     path: str = Field(description="Path inside the repository, e.g. 'src/app.py'.")
     content: str | None = Field(default=None, description="Inline text content.")
-    source: str | None = Field(
+    source: ContentPath | None = Field(
         default=None, description="Path of the content under the snapshot's files/ folder."
     )
     executable: bool = Field(default=False, description="Commit the file as mode 100755.")
     delete: bool = Field(default=False, description="Remove the path in this commit.")
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, v: str | None) -> str | None:
-        return _content_path(v)
 
     @field_validator("path")
     @classmethod
